@@ -1,0 +1,1 @@
+"""Talking to Tencent Cloud: credentials, TC3 signing, the HTTP client and its errors (no MCP)."""

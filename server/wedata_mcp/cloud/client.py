@@ -1,0 +1,165 @@
+"""The WeData API 3.0 client: one pooled httpx.AsyncClient, TC3 signing, rate limit, error mapping, retries.
+
+Retry policy (DESIGN.md, guardrail invariant 2): a mutating call is re-sent only when the failure proves
+it was not executed (never left the process, or `RequestLimitExceeded`); a timeout after sending, a
+dropped connection, a 5xx or an unreadable answer is reported as outcome unknown and never retried.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx
+
+from wedata_mcp import __version__
+from wedata_mcp.cloud.credentials import Credentials
+from wedata_mcp.cloud.errors import (
+    CloudAPIError,
+    MissingCredentialsError,
+    OutcomeUnknownError,
+    RequestNotSentError,
+    WeDataError,
+    redact,
+)
+from wedata_mcp.cloud.ratelimit import RateLimiter
+from wedata_mcp.cloud.signing import TC3Auth
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ENDPOINT = "https://wedata.tencentcloudapi.com"
+CONTENT_TYPE = "application/json"  # exactly what Tencent's SDK signs (no charset)
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+def may_retry(exc: WeDataError, *, mutating: bool) -> bool:
+    """Whether sending again is safe: always if it proves nothing ran; for reads, also if it may be passing."""
+    if isinstance(exc, RequestNotSentError):
+        return True
+    if isinstance(exc, CloudAPIError):
+        return exc.proves_not_executed or (not mutating and exc.code.startswith("InternalError"))
+    return isinstance(exc, OutcomeUnknownError) and not mutating
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where calls go: the endpoint URL, the API version and service, the region."""
+
+    endpoint: str
+    region: str
+    service: str = "wedata"
+    version: str = "2021-08-20"
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiResponse:
+    """The `Response` object of a successful call, with the RequestId pulled out."""
+
+    data: dict[str, Any]
+    request_id: str | None
+
+
+class WeDataClient:
+    """Signs and sends WeData API actions. Safe to share across concurrent tool calls."""
+
+    def __init__(
+        self,
+        target: Target,
+        credentials: Credentials | None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+        limiter: RateLimiter | None = None,
+        timeout: float = 30.0,
+        max_attempts: int = 3,
+        backoff: Callable[[int], float] = lambda attempt: 0.2 * 2**attempt,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> None:
+        self.target = target
+        self.credentials = credentials
+        self._clock = clock
+        self._limiter = limiter or RateLimiter(20)
+        self._max_attempts = max_attempts
+        self._backoff = backoff
+        self._sleep = sleep
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+            follow_redirects=False,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def secrets(self) -> tuple[str, ...]:
+        return self.credentials.secrets() if self.credentials else ()
+
+    async def call(self, action: str, body: bytes, *, mutating: bool) -> ApiResponse:
+        """Send one action with `body` as the exact JSON payload; retry only where policy allows."""
+        if self.credentials is None:
+            raise MissingCredentialsError()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._send_once(action, body, mutating=mutating)
+            except (RequestNotSentError, CloudAPIError, OutcomeUnknownError) as exc:
+                if not may_retry(exc, mutating=mutating) or attempt >= self._max_attempts:
+                    raise
+                logger.warning("%s attempt %d failed (%s); retrying", action, attempt, type(exc).__name__)
+                await self._sleep(self._backoff(attempt))
+
+    async def _send_once(self, action: str, body: bytes, *, mutating: bool) -> ApiResponse:
+        assert self.credentials is not None
+        trace_id = str(uuid.uuid4())
+        headers = {
+            "Content-Type": CONTENT_TYPE,
+            "X-TC-Action": action,
+            "X-TC-Version": self.target.version,
+            "X-TC-Region": self.target.region,
+            "X-TC-RequestClient": f"wedata-mcp/{__version__}",
+            "X-TC-TraceId": trace_id,
+        }
+        if self.target.language:
+            headers["X-TC-Language"] = self.target.language
+        auth = TC3Auth(self.credentials.signing_key(), self.target.service, self._clock)
+        await self._limiter.acquire()
+        logger.debug("sending %s (%d bytes, trace %s)", action, len(body), trace_id)
+        try:
+            response = await self._http.post(self.target.endpoint, content=body, headers=headers, auth=auth)
+        except _NOT_SENT as exc:
+            raise RequestNotSentError(f"{action} was not sent: {type(exc).__name__}") from None
+        except httpx.HTTPError as exc:
+            # Sent, or partly sent: WeData may have acted on it.
+            raise OutcomeUnknownError(action, f"{type(exc).__name__} after sending", trace_id) from None
+        return self._parse(action, response, trace_id)
+
+    def _parse(self, action: str, response: httpx.Response, trace_id: str) -> ApiResponse:
+        if response.status_code >= 500:
+            raise OutcomeUnknownError(action, f"HTTP {response.status_code} from the endpoint", trace_id)
+        try:
+            envelope = json.loads(response.content)
+            payload = envelope["Response"]
+            if not isinstance(payload, dict):
+                raise TypeError("Response is not an object")
+        except (ValueError, KeyError, TypeError):
+            if response.status_code != 200:
+                raise CloudAPIError(f"HTTP{response.status_code}", "the endpoint refused the request", None) from None
+            raise OutcomeUnknownError(action, "the answer was not Tencent's JSON envelope", trace_id) from None
+        body: dict[str, Any] = payload  # pyright: ignore[reportUnknownVariableType]
+        request_id = body.get("RequestId")
+        request_id = request_id if isinstance(request_id, str) else None
+        error = body.get("Error")
+        if isinstance(error, dict):
+            code = str(error.get("Code", "UnknownError"))  # pyright: ignore[reportUnknownArgumentType, reportUnknownMemberType]
+            message = redact(str(error.get("Message", "")), self.secrets())  # pyright: ignore[reportUnknownArgumentType, reportUnknownMemberType]
+            raise CloudAPIError(code, message, request_id)
+        return ApiResponse(body, request_id)

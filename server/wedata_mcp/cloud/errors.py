@@ -1,0 +1,63 @@
+"""The cloud layer's error tree; `str()` of each is what a person needs to read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+# Codes that prove the API did not execute the action, so a mutating call may be sent again.
+NOT_EXECUTED_PREFIXES = ("RequestLimitExceeded",)
+
+
+class WeDataError(Exception):
+    """Base of every error raised by the cloud layer."""
+
+
+class MissingCredentialsError(WeDataError):
+    def __init__(self) -> None:
+        super().__init__(
+            "No Tencent Cloud credentials: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY "
+            "(plus TENCENTCLOUD_SECURITY_TOKEN for temporary credentials) in the server's environment, "
+            "or write them to ~/.tencentcloud/credentials."
+        )
+
+
+class CloudAPIError(WeDataError):
+    """Tencent answered with its error envelope: `{"Response": {"Error": {Code, Message}, RequestId}}`."""
+
+    def __init__(self, code: str, message: str, request_id: str | None) -> None:
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        super().__init__(f"{code}: {message} (RequestId: {request_id or 'none'})")
+
+    @property
+    def proves_not_executed(self) -> bool:
+        return self.code.startswith(NOT_EXECUTED_PREFIXES)
+
+
+class RequestNotSentError(WeDataError):
+    """The request never left this process (connection refused, DNS, pool exhausted)."""
+
+
+class OutcomeUnknownError(WeDataError):
+    """The request may have reached WeData, but no definite answer came back."""
+
+    def __init__(self, action: str, reason: str, trace_id: str, request_id: str | None = None) -> None:
+        self.action = action
+        self.reason = reason
+        self.trace_id = trace_id
+        self.request_id = request_id
+        super().__init__(
+            f"Outcome unknown for {action}: {reason}. It was NOT retried, because it may already have run. "
+            f"Check the instances' states (X-TC-TraceId {trace_id}"
+            + (f", RequestId {request_id}" if request_id else "")
+            + ") before deciding to rerun; a new rerun needs a fresh dry run."
+        )
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every occurrence of a secret value in text coming back from the network."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text

@@ -1,0 +1,40 @@
+"""A sliding-window limiter: at most N sends in any one-second window, shared by every caller."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+import anyio
+
+
+class RateLimiter:
+    """Waits until a send keeps the last second's count within `per_second` (WeData documents 20/s)."""
+
+    def __init__(
+        self,
+        per_second: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> None:
+        if per_second <= 0:
+            raise ValueError("per_second must be positive")
+        self._capacity = max(1, int(per_second))
+        self._window = self._capacity / per_second
+        self._sent: deque[float] = deque()
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = anyio.Lock()
+
+    async def acquire(self) -> None:
+        async with self._lock:  # one waiter at a time keeps the order fair and the count exact
+            while True:
+                now = self._clock()
+                while self._sent and now - self._sent[0] >= self._window:
+                    self._sent.popleft()
+                if len(self._sent) < self._capacity:
+                    self._sent.append(now)
+                    return
+                await self._sleep(self._window - (now - self._sent[0]))

@@ -1,0 +1,38 @@
+"""The audit log: flat JSON events, one per line, flushed to disk before a result is returned."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class AuditSink(Protocol):
+    def write(self, event: str, **fields: Any) -> None: ...
+
+
+class JsonLinesAudit:
+    """Appends `{"ts", "event", ...}` lines to a file, fsynced, so a crash loses no record already returned."""
+
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self._clock = clock
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, event: str, **fields: Any) -> None:
+        record = {"ts": round(self._clock(), 3), "event": event, **fields}
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
+        with self._lock, self.path.open("a", encoding="utf-8") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def default_audit_path(home: Path) -> Path:
+    """`~/.local/state/wedata-mcp/audit.jsonl` (the XDG state directory); WEDATA_MCP_AUDIT_LOG overrides it."""
+    return home / ".local" / "state" / "wedata-mcp" / "audit.jsonl"

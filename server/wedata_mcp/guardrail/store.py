@@ -1,0 +1,74 @@
+"""Single use of tokens: the first presenter claims a token atomically; later ones get its recorded outcome."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import anyio
+
+
+@dataclass(slots=True)
+class Recorded:
+    """What the first use of a token produced: a result document, or an error message."""
+
+    result: dict[str, Any] | None = None
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class _Entry:
+    expires_at: float
+    done: anyio.Event = field(default_factory=anyio.Event)
+    outcome: Recorded | None = None
+
+
+class TokenStore(Protocol):
+    async def claim(self, token_id: str, expires_at: float) -> bool:
+        """True for the one caller that may execute; False if the token was already claimed."""
+        ...
+
+    async def outcome(self, token_id: str) -> Recorded:
+        """The recorded outcome of a claimed token, waiting while its first use is still running."""
+        ...
+
+    async def record(self, token_id: str, outcome: Recorded) -> None: ...
+
+
+class MemoryTokenStore:
+    """Per-process store. Entries live a day past their token's expiry, so a late replay still sends nothing."""
+
+    RETAIN_SECONDS = 86_400.0
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._entries: dict[str, _Entry] = {}
+        self._clock = clock
+
+    async def claim(self, token_id: str, expires_at: float) -> bool:
+        # No await between the check and the insert: atomic under the event loop.
+        self._prune()
+        if token_id in self._entries:
+            return False
+        self._entries[token_id] = _Entry(expires_at)
+        return True
+
+    async def outcome(self, token_id: str) -> Recorded:
+        entry = self._entries[token_id]
+        await entry.done.wait()
+        assert entry.outcome is not None
+        return entry.outcome
+
+    async def record(self, token_id: str, outcome: Recorded) -> None:
+        entry = self._entries[token_id]
+        entry.outcome = outcome
+        entry.done.set()
+
+    def is_claimed(self, token_id: str) -> bool:
+        return token_id in self._entries
+
+    def _prune(self) -> None:
+        horizon = self._clock() - self.RETAIN_SECONDS
+        for key in [k for k, e in self._entries.items() if e.expires_at < horizon and e.done.is_set()]:
+            del self._entries[key]

@@ -1,0 +1,95 @@
+"""Confirmation tokens: HMAC-signed, bound to one exact request, its credential, region and endpoint.
+
+A token is `wdc1.<payload>.<mac>` where payload is base64url JSON `{"b": binding, "e": expiry, "n": nonce}`
+and mac is HMAC-SHA256 over the payload with the server's secret. Replicas that share the secret accept
+each other's tokens; a per-process random secret (the default) means a restart voids every token.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+PREFIX = "wdc1"
+
+
+class TokenError(Exception):
+    """The confirmation token cannot authorize this request; `str()` says why and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    value: str
+    token_id: str
+    expires_at: float
+
+
+def request_binding(*, action: str, version: str, body: bytes, secret_id: str, region: str, endpoint: str) -> str:
+    """The hash a token is bound to: the exact body bytes plus where and as whom they would be sent."""
+    material = json.dumps(
+        [action, version, region, endpoint.rstrip("/"), hashlib.sha256(secret_id.encode()).hexdigest(),
+         hashlib.sha256(body).hexdigest()]
+    )
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class TokenAuthority:
+    """Mints and checks tokens with one secret and one time-to-live."""
+
+    def __init__(self, secret: bytes, ttl_seconds: float = 300.0, clock: Callable[[], float] = time.time) -> None:
+        if len(secret) < 16:
+            raise ValueError("the token secret must be at least 16 bytes")
+        self._secret = secret
+        self.ttl_seconds = ttl_seconds
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return f"TokenAuthority(ttl_seconds={self.ttl_seconds}, <secret redacted>)"
+
+    def _mac(self, payload: str) -> str:
+        return _b64(hmac.new(self._secret, payload.encode(), hashlib.sha256).digest())
+
+    def mint(self, binding: str) -> Token:
+        expires_at = int(self._clock() + self.ttl_seconds)
+        nonce = secrets.token_urlsafe(12)
+        payload = _b64(json.dumps({"b": binding, "e": expires_at, "n": nonce}, separators=(",", ":")).encode())
+        return Token(f"{PREFIX}.{payload}.{self._mac(payload)}", nonce, expires_at)
+
+    def open(self, value: str, binding: str) -> Token:
+        """The token's identity if it is authentic and bound to `binding`; expiry is checked separately."""
+        parts = value.split(".")
+        if len(parts) != 3 or parts[0] != PREFIX:
+            raise TokenError("ConfirmationToken is not a token issued by this server; run a dry run "
+                             "(omit ConfirmationToken) to get one")
+        _, payload, mac = parts
+        if not hmac.compare_digest(mac, self._mac(payload)):
+            raise TokenError("ConfirmationToken failed verification (forged, altered, or from a server with "
+                             "another secret); run a new dry run")
+        try:
+            fields = json.loads(_unb64(payload))
+            bound, expires_at, nonce = str(fields["b"]), float(fields["e"]), str(fields["n"])
+        except (ValueError, KeyError, TypeError):
+            raise TokenError("ConfirmationToken is malformed; run a new dry run") from None
+        if not hmac.compare_digest(bound, binding):
+            raise TokenError("ConfirmationToken was issued for a different request (arguments, credentials, "
+                             "region or endpoint changed); run a new dry run with exactly these arguments")
+        return Token(value, nonce, expires_at)
+
+    def check_unexpired(self, token: Token) -> None:
+        if self._clock() >= token.expires_at:
+            raise TokenError("ConfirmationToken has expired; run a new dry run and confirm within "
+                             f"{int(self.ttl_seconds)} seconds")

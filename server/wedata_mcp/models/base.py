@@ -1,0 +1,89 @@
+"""Shared pydantic building blocks for WeData's documented API shapes."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import datetime
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema, model_validator
+from pydantic_core import PydanticCustomError
+
+WIRE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+# The reference's parameter table writes "2024-04-0900:00:00" (no separator) while its example body
+# writes "2024-04-10 00:00:00"; accept both (and ISO's "T"), always send the spaced form.
+_DATETIME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T]?(\d{2}:\d{2}:\d{2})$")
+
+
+def _parse_wire_datetime(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    if not isinstance(value, str):
+        raise PydanticCustomError("datetime_type", "expected a date-time string like '2024-04-10 00:00:00'")
+    match = _DATETIME_RE.match(value.strip())
+    if match is None:
+        raise PydanticCustomError(
+            "datetime_format",
+            "'{value}' is not a date-time like '2024-04-10 00:00:00'",
+            {"value": value[:40]},
+        )
+    try:
+        return datetime.strptime(f"{match[1]} {match[2]}", WIRE_DATETIME_FORMAT)
+    except ValueError as exc:
+        raise PydanticCustomError(
+            "datetime_range", "'{value}' is not a valid calendar date-time", {"value": value[:40]}
+        ) from exc
+
+
+WireDateTime = Annotated[
+    datetime,
+    BeforeValidator(_parse_wire_datetime),
+    PlainSerializer(lambda dt: dt.strftime(WIRE_DATETIME_FORMAT), return_type=str),
+    WithJsonSchema({"type": "string", "examples": ["2024-04-10 00:00:00"]}),
+]
+"""WeData's data-time string, validated as a real date-time and sent as 'YYYY-MM-DD HH:MM:SS'."""
+
+
+class DocumentedModel(BaseModel):
+    """A WeData type: documented PascalCase names only, with a 'did you mean' for anything else.
+
+    Fields listed in `DOCUMENTED_EXTRA` are documented by Tencent but kept out of the JSON schema to
+    keep an LLM's context lean; they are accepted and passed through verbatim.
+    """
+
+    # strict: "true" is not a boolean and 2 is not "2" — a rerun request should mean exactly what it says.
+    # hide_input_in_errors: errors name the field, they do not echo the caller's values.
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True, hide_input_in_errors=True)
+
+    DOCUMENTED_EXTRA: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_unknown_fields(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        known = set(cls.model_fields) | cls.DOCUMENTED_EXTRA
+        for key in data:  # pyright: ignore[reportUnknownVariableType]
+            if key not in known:
+                name = str(key)  # pyright: ignore[reportUnknownArgumentType]
+                close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+                close = close or [k for k in sorted(known) if k.lower() == name.lower()]
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise PydanticCustomError(
+                    "unknown_field",
+                    "unknown field '{field}' in {model}{hint}",
+                    {"field": name[:60], "model": cls.__name__, "hint": hint},
+                )
+        return data  # pyright: ignore[reportUnknownVariableType]
+
+    @model_validator(mode="after")
+    def _check_extra_values(self) -> DocumentedModel:
+        for key, value in (self.model_extra or {}).items():
+            if not _is_json_scalar_or_container(value):
+                raise PydanticCustomError("json_type", "field '{field}' must be JSON data", {"field": key})
+        return self
+
+
+def _is_json_scalar_or_container(value: object) -> bool:
+    return value is None or isinstance(value, str | int | float | bool | list | dict)

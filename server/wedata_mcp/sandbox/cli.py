@@ -1,0 +1,60 @@
+"""`wedata-mcp sandbox` and `serve --sandbox`: the simulator with its own well-known local credentials."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import threading
+
+from wedata_mcp.sandbox.app import Sandbox
+from wedata_mcp.sandbox.protocol import Account
+from wedata_mcp.sandbox.server import serve_in_thread
+
+# Local-only credentials of the simulator. They open nothing but a process on 127.0.0.1.
+SANDBOX_SECRET_ID = "AKIDsandbox0000000000000000000000000"
+SANDBOX_SECRET_KEY = "sandbox-secret-key-000000000000"  # noqa: S105 - a public, local-only simulator key
+SANDBOX_REGION = "ap-guangzhou"
+
+
+def default_sandbox() -> Sandbox:
+    return Sandbox(accounts={SANDBOX_SECRET_ID: Account(SANDBOX_SECRET_ID, SANDBOX_SECRET_KEY)})
+
+
+def sandbox_env(url: str) -> dict[str, str]:
+    return {
+        "WEDATA_ENDPOINT": url,
+        "TENCENTCLOUD_SECRET_ID": SANDBOX_SECRET_ID,
+        "TENCENTCLOUD_SECRET_KEY": SANDBOX_SECRET_KEY,
+        "TENCENTCLOUD_REGION": SANDBOX_REGION,
+    }
+
+
+def start_background_sandbox() -> dict[str, str]:
+    """Start a simulator for the life of this process; return the environment that points at it."""
+    ready = threading.Event()
+    env: dict[str, str] = {}
+
+    def run() -> None:
+        with serve_in_thread(default_sandbox()) as url:
+            env.update(sandbox_env(url))
+            ready.set()
+            threading.Event().wait()  # serve until the process exits
+
+    threading.Thread(target=run, name="wedata-sandbox-owner", daemon=True).start()
+    if not ready.wait(timeout=15):
+        raise RuntimeError("the sandbox did not start")
+    return env
+
+
+def run_sandbox(host: str, port: int) -> int:
+    """Serve the simulator in the foreground, after printing shell lines that point a client at it."""
+    with serve_in_thread(default_sandbox(), host=host, port=port) as url:
+        for name, value in sandbox_env(url).items():
+            print(f"export {name}={shlex.quote(value)}")
+        print("# WeData sandbox running; Ctrl-C to stop", file=sys.stderr)
+        sys.stdout.flush()
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+    return 0

@@ -1,0 +1,86 @@
+"""The `rerun_schedule_instances` tool: the documented request as its input, the guardrail behind it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
+from mcp_types import ToolAnnotations
+from pydantic import Field
+
+from wedata_mcp.guardrail.gate import Guardrail, RerunResult
+from wedata_mcp.models import RunRerunScheduleInstancesRequest
+from wedata_mcp.tools.errors import as_tool_errors
+
+NAME = "rerun_schedule_instances"
+
+DESCRIPTION = """\
+Rerun Tencent Cloud WeData schedule instances (API action RunRerunScheduleInstances, 2021-08-20).
+
+Two steps, always:
+1. Call WITHOUT ConfirmationToken: a dry run. Nothing is sent; you get a preview (Summary, Plan, \
+Warnings, the exact request) and a ConfirmationToken.
+2. Show the preview to the user. Only after they confirm, call again with exactly the same arguments \
+plus ConfirmationToken. Exactly one request is sent; the token works once and expires.
+
+Select instances with Instances (TaskId + CurRunDate 'YYYY-MM-DD HH:MM:SS') or SearchCondition. \
+RerunType "1" reruns only the instances, "2" them and their downstream, "3" only downstream; \
+SonInstanceType limits downstream: "1" same workflow, "2" same project, "3" across projects."""
+
+
+class RerunArguments(RunRerunScheduleInstancesRequest, ArgModelBase):
+    """RunRerunScheduleInstances parameters, plus the guardrail's ConfirmationToken."""
+
+    ConfirmationToken: str | None = Field(
+        None,
+        description="Omit for a dry run. To execute, the token from the dry run of these exact arguments.",
+    )
+
+
+def actor_of(ctx: Context[Any, Any]) -> dict[str, Any]:
+    """Who is asking, for the audit log: the MCP client's declared name and version, and the request id."""
+    params = getattr(ctx.session, "client_params", None)
+    info = getattr(params, "client_info", None)
+    return {
+        "client": getattr(info, "name", None),
+        "client_version": getattr(info, "version", None),
+        "mcp_request_id": ctx.request_id,
+    }
+
+
+def rerun_tool(guardrail_of: Callable[[Context[Any, Any]], Guardrail]) -> Tool:
+    """The tool, with its input schema taken from the request model itself."""
+
+    async def rerun_schedule_instances(ctx: Context[Any, Any], **arguments: Any) -> RerunResult:
+        token = arguments.pop("ConfirmationToken", None)
+
+        async def run() -> RerunResult:
+            guardrail = guardrail_of(ctx)
+            request = RunRerunScheduleInstancesRequest.model_validate(arguments)
+            if token is None:
+                return await guardrail.dry_run(request, actor_of(ctx))
+            # A present but empty token is a token (and an invalid one), never "no token".
+            return await guardrail.execute(request, token, actor_of(ctx))
+
+        return await as_tool_errors(run)
+
+    return Tool(
+        fn=rerun_schedule_instances,
+        name=NAME,
+        title="Rerun WeData schedule instances (dry run first)",
+        description=DESCRIPTION,
+        parameters=RerunArguments.model_json_schema(by_alias=True),
+        fn_metadata=FuncMetadata(arg_model=RerunArguments, output_model=RerunResult),
+        is_async=True,
+        context_kwarg="ctx",
+        annotations=ToolAnnotations(
+            title="Rerun WeData schedule instances",
+            read_only_hint=False,
+            destructive_hint=True,
+            idempotent_hint=False,
+            open_world_hint=True,
+        ),
+    )
