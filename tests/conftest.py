@@ -72,9 +72,8 @@ def make_settings(endpoint_url: str, audit_path: Path, **extra: Any) -> Settings
 
 
 @pytest.fixture
-def server(endpoint: Endpoint, audit_path: Path, credentials: Credentials):  # noqa: ANN201
-    return build_server(make_settings(endpoint.url, audit_path), credentials,
-                        audit=JsonLinesAudit(audit_path))
+def server(endpoint: Endpoint, audit_path: Path, credentials: Credentials):
+    return build_server(make_settings(endpoint.url, audit_path), credentials, audit=JsonLinesAudit(audit_path))
 
 
 def audit_records(path: Path) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ from wedata_mcp.guardrail.audit import AuditSink, JsonLinesAudit, default_audit_
 from wedata_mcp.guardrail.gate import Guardrail
 from wedata_mcp.guardrail.store import MemoryTokenStore, TokenStore
 from wedata_mcp.guardrail.tokens import TokenAuthority
+from wedata_mcp.prompts import default_prompts_dir, load_prompts
 from wedata_mcp.settings import Settings
 from wedata_mcp.tools.rerun import rerun_tool
 
@@ -41,7 +42,8 @@ class Runtime:
 
 def _runtime(ctx: Context[Any, Any]) -> Runtime:
     runtime = ctx.request_context.lifespan_context
-    assert isinstance(runtime, Runtime)
+    if not isinstance(runtime, Runtime):
+        raise RuntimeError("the server's lifespan did not provide a Runtime")
     return runtime
 
 
@@ -54,6 +56,7 @@ def build_server(
     audit: AuditSink | None = None,
     store: TokenStore | None = None,
     home: Path | None = None,
+    prompts_dir: Path | None = None,
 ) -> MCPServer[Runtime]:
     """A ready MCP server. Process-wide parts (rate limiter, token authority and store, audit) are shared by
     every session; each session's lifespan owns one pooled HTTP client."""
@@ -67,16 +70,17 @@ def build_server(
     store = store or MemoryTokenStore(clock)
 
     @asynccontextmanager
-    async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
-        client = WeDataClient(target, credentials, transport=transport, clock=clock, limiter=limiter,
-                              timeout=settings.timeout_seconds)
+    async def lifespan(_: MCPServer[Runtime]) -> AsyncGenerator[Runtime]:
+        client = WeDataClient(
+            target, credentials, transport=transport, clock=clock, limiter=limiter, timeout=settings.timeout_seconds
+        )
         try:
             yield Runtime(client, Guardrail(client, authority, audit, store))
         finally:
             await client.aclose()
 
     tools = [] if settings.read_only else [rerun_tool(lambda ctx: _runtime(ctx).guardrail)]
-    return MCPServer(
+    server = MCPServer(
         "wedata-mcp",
         title="WeData schedule instances",
         version=__version__,
@@ -84,3 +88,6 @@ def build_server(
         tools=tools,
         lifespan=lifespan,
     )
+    for prompt in load_prompts(prompts_dir or default_prompts_dir()):
+        server.add_prompt(prompt)
+    return server

@@ -9,9 +9,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wedata_mcp import __version__
 from wedata_mcp.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
+    from wedata_mcp.app import Runtime
 
 logger = logging.getLogger("wedata_mcp")
 
@@ -27,17 +33,22 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     serve = sub.add_parser("serve", help="run the MCP server (the default command)")
-    serve.add_argument("--transport", choices=["stdio", "http"], default="stdio",
-                       help="stdio (default) or Streamable HTTP at /mcp")
+    serve.add_argument(
+        "--transport", choices=["stdio", "http"], default="stdio", help="stdio (default) or Streamable HTTP at /mcp"
+    )
     serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
     serve.add_argument("--region", help="Tencent Cloud region (TENCENTCLOUD_REGION)")
     serve.add_argument("--endpoint", help="API endpoint URL (WEDATA_ENDPOINT)")
-    serve.add_argument("--read-only", action="store_true", default=None,
-                       help="hide every mutating tool (WEDATA_MCP_READ_ONLY=1)")
+    serve.add_argument(
+        "--read-only", action="store_true", default=None, help="hide every mutating tool (WEDATA_MCP_READ_ONLY=1)"
+    )
     serve.add_argument("--audit-log", type=Path, help="audit log path (WEDATA_MCP_AUDIT_LOG)")
-    serve.add_argument("--sandbox", action="store_true",
-                       help="use an in-process WeData simulator as the backend (no cloud account needed)")
+    serve.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="use an in-process WeData simulator as the backend (no cloud account needed)",
+    )
     serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
     sandbox = sub.add_parser("sandbox", help="run the local WeData simulator and print its environment")
@@ -52,8 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "serve" and args.command is None:
         args = _parser().parse_args(["serve", *(argv or [])])
     # Logs go to stderr only: on stdio, stdout is the protocol.
-    logging.basicConfig(level=getattr(args, "log_level", "INFO"), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=getattr(args, "log_level", "INFO"),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     # Tencent's SDK logs Authorization and X-TC-Token headers at DEBUG; httpx logs URLs. Keep both quiet.
     for noisy in ("tencentcloud_sdk_common", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -75,13 +89,19 @@ def _serve(args: argparse.Namespace) -> int:
     from wedata_mcp.cloud.credentials import load_credentials
 
     env = dict(os.environ)
-    overrides = {"region": args.region, "endpoint": args.endpoint, "read_only": args.read_only,
-                 "audit_log": args.audit_log}
+    overrides = {
+        "region": args.region,
+        "endpoint": args.endpoint,
+        "read_only": args.read_only,
+        "audit_log": args.audit_log,
+    }
     if args.sandbox:
         from wedata_mcp.sandbox.cli import start_background_sandbox
 
         env.update(start_background_sandbox())
     settings = Settings.from_env(env, **overrides)
+    if args.transport == "http" and not _is_loopback(args.host) and not settings.http_token:
+        raise SettingsError(f"refusing to serve HTTP on non-loopback {args.host} without WEDATA_MCP_HTTP_TOKEN")
     credentials = load_credentials(env, Path.home())
     if credentials is None:
         logger.warning("no Tencent Cloud credentials found; tools will report how to configure them")
@@ -92,18 +112,13 @@ def _serve(args: argparse.Namespace) -> int:
     return _serve_http(server, settings, args.host, args.port)
 
 
-def _serve_http(server: object, settings: Settings, host: str, port: int) -> int:
+def _serve_http(server: MCPServer[Runtime], settings: Settings, host: str, port: int) -> int:
     import uvicorn
     from mcp.server.transport_security import TransportSecuritySettings
 
     from wedata_mcp.http_auth import BearerTokenMiddleware
-    from wedata_mcp.app import Runtime  # noqa: F401  (keeps the import graph explicit)
-    from mcp.server.mcpserver import MCPServer
 
-    assert isinstance(server, MCPServer)
     loopback = _is_loopback(host)
-    if not loopback and not settings.http_token:
-        raise SettingsError(f"refusing to serve HTTP on non-loopback address {host} without WEDATA_MCP_HTTP_TOKEN")
     hosts = ["127.0.0.1", "localhost", "[::1]"] if loopback else [host]
     # Always explicit: the SDK switches DNS-rebinding protection off for non-localhost hosts by itself.
     security = TransportSecuritySettings(

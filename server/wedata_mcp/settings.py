@@ -81,7 +81,7 @@ class Settings(BaseModel):
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
-            problems = []
+            problems: list[str] = []
             for error in exc.errors():
                 field = str(error["loc"][0]) if error["loc"] else "?"
                 label = ENV_NAMES.get(field, field) if field not in overrides else f"--{field.replace('_', '-')}"

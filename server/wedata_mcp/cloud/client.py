@@ -104,21 +104,21 @@ class WeDataClient:
 
     async def call(self, action: str, body: bytes, *, mutating: bool) -> ApiResponse:
         """Send one action with `body` as the exact JSON payload; retry only where policy allows."""
-        if self.credentials is None:
+        credentials = self.credentials
+        if credentials is None:
             raise MissingCredentialsError()
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await self._send_once(action, body, mutating=mutating)
+                return await self._send_once(action, body, credentials)
             except (RequestNotSentError, CloudAPIError, OutcomeUnknownError) as exc:
                 if not may_retry(exc, mutating=mutating) or attempt >= self._max_attempts:
                     raise
                 logger.warning("%s attempt %d failed (%s); retrying", action, attempt, type(exc).__name__)
                 await self._sleep(self._backoff(attempt))
 
-    async def _send_once(self, action: str, body: bytes, *, mutating: bool) -> ApiResponse:
-        assert self.credentials is not None
+    async def _send_once(self, action: str, body: bytes, credentials: Credentials) -> ApiResponse:
         trace_id = str(uuid.uuid4())
         headers = {
             "Content-Type": CONTENT_TYPE,
@@ -130,7 +130,7 @@ class WeDataClient:
         }
         if self.target.language:
             headers["X-TC-Language"] = self.target.language
-        auth = TC3Auth(self.credentials.signing_key(), self.target.service, self._clock)
+        auth = TC3Auth(credentials.signing_key(), self.target.service, self._clock)
         await self._limiter.acquire()
         logger.debug("sending %s (%d bytes, trace %s)", action, len(body), trace_id)
         try:

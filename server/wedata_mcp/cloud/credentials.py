@@ -9,7 +9,7 @@ from pathlib import Path
 
 from wedata_mcp.cloud.signing import SigningKey
 
-ENV_SECRET_ID = "TENCENTCLOUD_SECRET_ID"
+ENV_SECRET_ID = "TENCENTCLOUD_SECRET_ID"  # noqa: S105 - the variable's name, not a secret
 ENV_SECRET_KEY = "TENCENTCLOUD_SECRET_KEY"  # noqa: S105 - the variable's name, not a secret
 ENV_SECURITY_TOKEN = "TENCENTCLOUD_SECURITY_TOKEN"  # noqa: S105 - the variable's name, not a secret
 

@@ -66,11 +66,21 @@ class Guardrail:
         if credentials is None:
             raise MissingCredentialsError()
         target = self._client.target
-        return request_binding(action=ACTION, version=VERSION, body=body, secret_id=credentials.secret_id,
-                               region=target.region, endpoint=target.endpoint)
+        return request_binding(
+            action=ACTION,
+            version=VERSION,
+            body=body,
+            secret_id=credentials.secret_id,
+            region=target.region,
+            endpoint=target.endpoint,
+        )
 
-    def _result(self, status: Literal["dry_run", "executed", "already_executed"],
-                request: RunRerunScheduleInstancesRequest, **extra: Any) -> RerunResult:
+    def _result(
+        self,
+        status: Literal["dry_run", "executed", "already_executed"],
+        request: RunRerunScheduleInstancesRequest,
+        **extra: Any,
+    ) -> RerunResult:
         the_plan = preview.plan(request)
         body = request.wire_body()
         return RerunResult(
@@ -91,11 +101,20 @@ class Guardrail:
         binding = self._binding(request.wire_body())
         token = self._authority.mint(binding)
         result = self._result(
-            "dry_run", request, ConfirmationToken=token.value,
-            ExpiresAt=datetime.fromtimestamp(token.expires_at, UTC).isoformat(), NextStep=NEXT_STEP_DRY_RUN,
+            "dry_run",
+            request,
+            ConfirmationToken=token.value,
+            ExpiresAt=datetime.fromtimestamp(token.expires_at, UTC).isoformat(),
+            NextStep=NEXT_STEP_DRY_RUN,
         )
-        self._audit.write("preview", action=ACTION, actor=actor, request_hash=result.RequestHash,
-                          token_id=token.token_id, instances=result.Plan.SelectedCount)
+        self._audit.write(
+            "preview",
+            action=ACTION,
+            actor=actor,
+            request_hash=result.RequestHash,
+            token_id=token.token_id,
+            instances=result.Plan.SelectedCount,
+        )
         return result
 
     async def execute(
@@ -119,39 +138,75 @@ class Guardrail:
         # Shielded: once the request may be on the wire, a cancelled call must still record its outcome.
         with anyio.CancelScope(shield=True):
             return await self._send(request, body, token, actor, request_hash)
+        # Only reached if the shielded scope swallowed an exception, which a shielded scope does not do.
+        raise RuntimeError("the shielded send ended without a result")
 
-    async def _send(self, request: RunRerunScheduleInstancesRequest, body: bytes, token: Token,
-                    actor: dict[str, Any], request_hash: str) -> RerunResult:
-        self._audit.write("sending", action=ACTION, actor=actor, request_hash=request_hash,
-                          token_id=token.token_id, instances=len(request.Instances or []))
+    async def _send(
+        self,
+        request: RunRerunScheduleInstancesRequest,
+        body: bytes,
+        token: Token,
+        actor: dict[str, Any],
+        request_hash: str,
+    ) -> RerunResult:
+        self._audit.write(
+            "sending",
+            action=ACTION,
+            actor=actor,
+            request_hash=request_hash,
+            token_id=token.token_id,
+            instances=len(request.Instances or []),
+        )
         try:
             response = await self._client.call(ACTION, body, mutating=True)
         except WeDataError as exc:
             await self._store.record(token.token_id, Recorded(error=str(exc)))
             self._audit.write(
                 "outcome_unknown" if isinstance(exc, OutcomeUnknownError) else "failed",
-                action=ACTION, actor=actor, request_hash=request_hash, token_id=token.token_id,
-                error=str(exc), code=getattr(exc, "code", None), request_id=getattr(exc, "request_id", None),
+                action=ACTION,
+                actor=actor,
+                request_hash=request_hash,
+                token_id=token.token_id,
+                error=str(exc),
+                code=getattr(exc, "code", None),
+                request_id=getattr(exc, "request_id", None),
                 trace_id=getattr(exc, "trace_id", None),
             )
             raise
         data = BatchOperateResultOpsDto.model_validate(response.data.get("Data") or {})
-        result = self._result("executed", request, Data=data, RequestId=response.request_id,
-                              NextStep=NEXT_STEP_EXECUTED)
+        result = self._result(
+            "executed", request, Data=data, RequestId=response.request_id, NextStep=NEXT_STEP_EXECUTED
+        )
         await self._store.record(token.token_id, Recorded(result=result.model_dump(mode="json")))
-        self._audit.write("executed", action=ACTION, actor=actor, request_hash=request_hash,
-                          token_id=token.token_id, request_id=response.request_id, result=data.Result,
-                          error_id=data.ErrorId, async_action_id=data.AsyncActionId)
+        self._audit.write(
+            "executed",
+            action=ACTION,
+            actor=actor,
+            request_hash=request_hash,
+            token_id=token.token_id,
+            request_id=response.request_id,
+            result=data.Result,
+            error_id=data.ErrorId,
+            async_action_id=data.AsyncActionId,
+        )
         return result
 
-    async def _replay(self, request: RunRerunScheduleInstancesRequest, token: Token, actor: dict[str, Any],
-                      request_hash: str) -> RerunResult:
+    async def _replay(
+        self, request: RunRerunScheduleInstancesRequest, token: Token, actor: dict[str, Any], request_hash: str
+    ) -> RerunResult:
         recorded = await self._store.outcome(token.token_id)
-        self._audit.write("replayed", action=ACTION, actor=actor, request_hash=request_hash,
-                          token_id=token.token_id, had_error=recorded.error is not None)
+        self._audit.write(
+            "replayed",
+            action=ACTION,
+            actor=actor,
+            request_hash=request_hash,
+            token_id=token.token_id,
+            had_error=recorded.error is not None,
+        )
         if recorded.error is not None:
             raise ReplayedError(recorded.error)
-        assert recorded.result is not None
+        if recorded.result is None:
+            raise ReplayedError("no outcome was recorded")
         return RerunResult.model_validate(
             recorded.result | {"Status": "already_executed", "ConfirmationToken": None, "NextStep": NEXT_STEP_REPLAYED}
         )

@@ -61,8 +61,9 @@ def plan(request: RunRerunScheduleInstancesRequest) -> RerunPlan:
             for i in instances[:MAX_LISTED]
         ],
         Reruns=RERUN_TYPES[rerun_type] if rerun_type else "WeData's default (RerunType not set)",
-        DownstreamScope=(DOWNSTREAM_SCOPES.get(request.SonInstanceType or "", "WeData's default scope")
-                         if downstream else None),
+        DownstreamScope=(
+            DOWNSTREAM_SCOPES.get(request.SonInstanceType or "", "WeData's default scope") if downstream else None
+        ),
         SkippedChecks=skipped_checks(request),
     )
 
@@ -96,14 +97,16 @@ def summary(request: RunRerunScheduleInstancesRequest, the_plan: RerunPlan) -> s
 def warnings(request: RunRerunScheduleInstancesRequest, the_plan: RerunPlan) -> list[str]:
     found: list[str] = []
     if request.RerunType is None:
-        found.append("RerunType is not set: WeData applies its own default; set \"1\" to rerun only these instances.")
+        found.append('RerunType is not set: WeData applies its own default; set "1" to rerun only these instances.')
     if the_plan.DownstreamScope:
         found.append("Downstream instances will also rerun; their number is decided by WeData at execution time.")
     if request.SonInstanceType == "3" and the_plan.DownstreamScope:
         found.append("The downstream scope crosses workflows and projects (SonInstanceType=3).")
     if request.SearchCondition is not None:
-        found.append("SearchCondition is resolved by WeData when the rerun runs; it may match other instances "
-                     "than a search now would.")
+        found.append(
+            "SearchCondition is resolved by WeData when the rerun runs; it may match other instances "
+            "than a search now would."
+        )
     found.extend(f"Check skipped: {check}." for check in the_plan.SkippedChecks)
     if the_plan.SelectedCount and the_plan.SelectedCount > MAX_LISTED:
         found.append(f"Only the first {MAX_LISTED} of {the_plan.SelectedCount} instances are listed.")

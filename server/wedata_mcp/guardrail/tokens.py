@@ -33,8 +33,14 @@ class Token:
 def request_binding(*, action: str, version: str, body: bytes, secret_id: str, region: str, endpoint: str) -> str:
     """The hash a token is bound to: the exact body bytes plus where and as whom they would be sent."""
     material = json.dumps(
-        [action, version, region, endpoint.rstrip("/"), hashlib.sha256(secret_id.encode()).hexdigest(),
-         hashlib.sha256(body).hexdigest()]
+        [
+            action,
+            version,
+            region,
+            endpoint.rstrip("/"),
+            hashlib.sha256(secret_id.encode()).hexdigest(),
+            hashlib.sha256(body).hexdigest(),
+        ]
     )
     return hashlib.sha256(material.encode()).hexdigest()
 
@@ -64,7 +70,7 @@ class TokenAuthority:
         return _b64(hmac.new(self._secret, payload.encode(), hashlib.sha256).digest())
 
     def mint(self, binding: str) -> Token:
-        expires_at = int(self._clock() + self.ttl_seconds)
+        expires_at = round(self._clock() + self.ttl_seconds, 3)
         nonce = secrets.token_urlsafe(12)
         payload = _b64(json.dumps({"b": binding, "e": expires_at, "n": nonce}, separators=(",", ":")).encode())
         return Token(f"{PREFIX}.{payload}.{self._mac(payload)}", nonce, expires_at)
@@ -73,23 +79,30 @@ class TokenAuthority:
         """The token's identity if it is authentic and bound to `binding`; expiry is checked separately."""
         parts = value.split(".")
         if len(parts) != 3 or parts[0] != PREFIX:
-            raise TokenError("ConfirmationToken is not a token issued by this server; run a dry run "
-                             "(omit ConfirmationToken) to get one")
+            raise TokenError(
+                "ConfirmationToken is not a token issued by this server; run a dry run "
+                "(omit ConfirmationToken) to get one"
+            )
         _, payload, mac = parts
         if not hmac.compare_digest(mac, self._mac(payload)):
-            raise TokenError("ConfirmationToken failed verification (forged, altered, or from a server with "
-                             "another secret); run a new dry run")
+            raise TokenError(
+                "ConfirmationToken failed verification (forged, altered, or from a server with "
+                "another secret); run a new dry run"
+            )
         try:
             fields = json.loads(_unb64(payload))
             bound, expires_at, nonce = str(fields["b"]), float(fields["e"]), str(fields["n"])
         except (ValueError, KeyError, TypeError):
             raise TokenError("ConfirmationToken is malformed; run a new dry run") from None
         if not hmac.compare_digest(bound, binding):
-            raise TokenError("ConfirmationToken was issued for a different request (arguments, credentials, "
-                             "region or endpoint changed); run a new dry run with exactly these arguments")
+            raise TokenError(
+                "ConfirmationToken was issued for a different request (arguments, credentials, "
+                "region or endpoint changed); run a new dry run with exactly these arguments"
+            )
         return Token(value, nonce, expires_at)
 
     def check_unexpired(self, token: Token) -> None:
         if self._clock() >= token.expires_at:
-            raise TokenError("ConfirmationToken has expired; run a new dry run and confirm within "
-                             f"{int(self.ttl_seconds)} seconds")
+            raise TokenError(
+                f"ConfirmationToken has expired; run a new dry run and confirm within {int(self.ttl_seconds)} seconds"
+            )

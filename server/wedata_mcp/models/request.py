@@ -17,24 +17,112 @@ SERVICE = "wedata"
 # InstanceOpsDto has ~80 documented fields. Only the ones that identify an instance are described in
 # the schema; the rest (as in the reference's example body) are accepted under their documented names.
 _INSTANCE_EXTRA = frozenset(
-    """InCharge CycleType NextCurDate RunPriority TryLimit Tries TotalRunNum DoFlag RedoFlag State
-    RuntimeBroker ErrorDesc TaskType DependenceFulfillTime FirstDependenceFulfillTime FirstStartTime
-    StartTime EndTime CostTime CostMillisecond MaxCostTime MinCostTime AvgCostTime LastLog
-    SchedulerDateTime LastSchedulerDateTime LastUpdate CreateTime DependencyRel ExecutionSpace IgnoreEvent
-    VirtualFlag FolderId FolderName SonList ProductName ResourceGroup ResourceInstanceId YarnQueue
-    SchedulerDesc FirstSubmitTime FirstRunTime ProjectIdent ProjectName TenantId ExecutorGroupId
-    ExecutorGroupName RelatedInstanceList RelatedInstanceSize OwnerId UserId InstanceLifeCycleOpsDto
-    RetryAttempts DeletedFatherList CirculateInstanceList ConcurrentStrategy ScheduleRunType AllowRedoType
-    InstanceCycleType InstanceSchedulerDesc Privileges TaskExecutionId DlcTaskId DlcSparkJobId Ext
-    RelatedEventList ProxyTaskId WorkflowRunName ProxyTaskType Privilege TriggerSource ParentSpTaskId
-    ParentSpInstanceName ParentSpInstanceDataTime""".split()
+    [
+        "InCharge",
+        "CycleType",
+        "NextCurDate",
+        "RunPriority",
+        "TryLimit",
+        "Tries",
+        "TotalRunNum",
+        "DoFlag",
+        "RedoFlag",
+        "State",
+        "RuntimeBroker",
+        "ErrorDesc",
+        "TaskType",
+        "DependenceFulfillTime",
+        "FirstDependenceFulfillTime",
+        "FirstStartTime",
+        "StartTime",
+        "EndTime",
+        "CostTime",
+        "CostMillisecond",
+        "MaxCostTime",
+        "MinCostTime",
+        "AvgCostTime",
+        "LastLog",
+        "SchedulerDateTime",
+        "LastSchedulerDateTime",
+        "LastUpdate",
+        "CreateTime",
+        "DependencyRel",
+        "ExecutionSpace",
+        "IgnoreEvent",
+        "VirtualFlag",
+        "FolderId",
+        "FolderName",
+        "SonList",
+        "ProductName",
+        "ResourceGroup",
+        "ResourceInstanceId",
+        "YarnQueue",
+        "SchedulerDesc",
+        "FirstSubmitTime",
+        "FirstRunTime",
+        "ProjectIdent",
+        "ProjectName",
+        "TenantId",
+        "ExecutorGroupId",
+        "ExecutorGroupName",
+        "RelatedInstanceList",
+        "RelatedInstanceSize",
+        "OwnerId",
+        "UserId",
+        "InstanceLifeCycleOpsDto",
+        "RetryAttempts",
+        "DeletedFatherList",
+        "CirculateInstanceList",
+        "ConcurrentStrategy",
+        "ScheduleRunType",
+        "AllowRedoType",
+        "InstanceCycleType",
+        "InstanceSchedulerDesc",
+        "Privileges",
+        "TaskExecutionId",
+        "DlcTaskId",
+        "DlcSparkJobId",
+        "Ext",
+        "RelatedEventList",
+        "ProxyTaskId",
+        "WorkflowRunName",
+        "ProxyTaskType",
+        "Privilege",
+        "TriggerSource",
+        "ParentSpTaskId",
+        "ParentSpInstanceName",
+        "ParentSpInstanceDataTime",
+    ]
 )
 
 _SEARCH_EXTRA = frozenset(
-    """Instance SortCol Sort FolderList TaskTypeList CreateTimeFrom CreateTimeTo StartFrom StartTo
-    SearchColumns Limit TaskTypeMap DagDeal DagType DagDependent DagDepth TenantId DataTimeCycle
-    ExecutorGroupIdList OnlyRerun ScheduleTimeZone ScheduleTimeFrom ScheduleTimeTo RunPriorityList
-    InstanceCycleType""".split()
+    [
+        "Instance",
+        "SortCol",
+        "Sort",
+        "FolderList",
+        "TaskTypeList",
+        "CreateTimeFrom",
+        "CreateTimeTo",
+        "StartFrom",
+        "StartTo",
+        "SearchColumns",
+        "Limit",
+        "TaskTypeMap",
+        "DagDeal",
+        "DagType",
+        "DagDependent",
+        "DagDepth",
+        "TenantId",
+        "DataTimeCycle",
+        "ExecutorGroupIdList",
+        "OnlyRerun",
+        "ScheduleTimeZone",
+        "ScheduleTimeFrom",
+        "ScheduleTimeTo",
+        "RunPriorityList",
+        "InstanceCycleType",
+    ]
 )
 
 Code3 = Literal["1", "2", "3"]
@@ -97,16 +185,21 @@ class RunRerunScheduleInstancesRequest(DocumentedModel):
     CheckFather: bool | None = Field(
         None, description="Check parent tasks: true checks that upstream instances are done; false skips it."
     )
-    RerunType: Code3 | None = Field(None, description="What to rerun. 1: the instance itself; 2: itself and its "
-                                    "downstream children; 3: only its downstream children.")
+    RerunType: Code3 | None = Field(
+        None,
+        description="What to rerun. 1: the instance itself; 2: itself and its "
+        "downstream children; 3: only its downstream children.",
+    )
     DependentWay: Code3 | None = Field(
-        None, description="Instance dependency mode. 1: self-dependency; 2: task dependency; "
-        "3: self-dependency and parent/child dependency."
+        None,
+        description="Instance dependency mode. 1: self-dependency; 2: task dependency; "
+        "3: self-dependency and parent/child dependency.",
     )
     SkipEventListening: bool | None = Field(None, description="Ignore event listening on rerun.")
     SonInstanceType: Code3 | None = Field(
-        None, description="Downstream scope. 1: within the workflow; 2: within the project; "
-        "3: every project linked by cross-workflow dependencies."
+        None,
+        description="Downstream scope. 1: within the workflow; 2: within the project; "
+        "3: every project linked by cross-workflow dependencies.",
     )
     SearchCondition: InstanceApiOpsRequest | None = Field(None, description="Search condition.")
     OptType: str | None = Field(None, description="Access type.")

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from wedata_mcp.guardrail.gate import Guardrail, RerunResult
 from wedata_mcp.models import RunRerunScheduleInstancesRequest
+from wedata_mcp.models.schema import lean
 from wedata_mcp.tools.errors import as_tool_errors
 
 NAME = "rerun_schedule_instances"
@@ -72,8 +73,12 @@ def rerun_tool(guardrail_of: Callable[[Context[Any, Any]], Guardrail]) -> Tool:
         name=NAME,
         title="Rerun WeData schedule instances (dry run first)",
         description=DESCRIPTION,
-        parameters=RerunArguments.model_json_schema(by_alias=True),
-        fn_metadata=FuncMetadata(arg_model=RerunArguments, output_model=RerunResult),
+        parameters=lean(RerunArguments.model_json_schema(by_alias=True), drop_null=True),
+        fn_metadata=FuncMetadata(
+            arg_model=RerunArguments,
+            output_model=RerunResult,
+            output_schema=lean(RerunResult.model_json_schema(mode="serialization"), drop_null=False),
+        ),
         is_async=True,
         context_kwarg="ctx",
         annotations=ToolAnnotations(

@@ -1,0 +1,70 @@
+"""Test helper: the real `wedata-mcp serve` as a subprocess, reached by the SDK's client over stdio or HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters, stdio_client
+
+from tests.conftest import REGION, SECRET_ID, SECRET_KEY
+
+
+def server_env(endpoint_url: str, tmp_path: Path, *, credentials: bool = True, **extra: str) -> dict[str, str]:
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env = {
+        "HOME": str(home),  # no profile file unless a test writes one
+        "WEDATA_ENDPOINT": endpoint_url,
+        "TENCENTCLOUD_REGION": REGION,
+        "WEDATA_MCP_AUDIT_LOG": str(tmp_path / "audit.jsonl"),
+        "PATH": os.environ.get("PATH", ""),
+    }
+    if credentials:
+        env |= {"TENCENTCLOUD_SECRET_ID": SECRET_ID, "TENCENTCLOUD_SECRET_KEY": SECRET_KEY}
+    return env | extra
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def connect(transport: str, env: dict[str, str], stderr_path: Path) -> AsyncIterator[Client]:
+    """A client session with a freshly spawned server; the server's stderr is kept in `stderr_path`."""
+    with stderr_path.open("w") as errlog:
+        if transport == "stdio":
+            params = StdioServerParameters(command=sys.executable, args=["-m", "wedata_mcp", "serve"], env=env)
+            async with Client(stdio_client(params, errlog=errlog)) as client:
+                yield client
+            return
+        port = _free_port()
+        command = [sys.executable, "-m", "wedata_mcp", "serve", "--transport", "http", "--port", str(port)]
+        async with await anyio.open_process(command, env=env, stdout=subprocess.DEVNULL, stderr=errlog) as process:
+            try:
+                with anyio.fail_after(20):
+                    while True:  # bounded by fail_after: wait until the port accepts connections
+                        try:
+                            await (await anyio.connect_tcp("127.0.0.1", port)).aclose()
+                            break
+                        except OSError:
+                            if process.returncode is not None:
+                                raise RuntimeError("the HTTP server exited early; see its stderr") from None
+                            await anyio.sleep(0.05)
+                async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+                    yield client
+            finally:
+                process.terminate()
+                with anyio.move_on_after(10):
+                    await process.wait()
+                if process.returncode is None:
+                    process.kill()

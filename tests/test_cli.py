@@ -1,0 +1,82 @@
+"""The command line behaves as users expect, and the package installs with its prompts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from wedata_mcp import __version__
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wedata_mcp", *args], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_help_lists_the_commands() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    assert "serve" in result.stdout and "sandbox" in result.stdout
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"wedata-mcp {__version__}"
+
+
+def test_serve_help_documents_transport_and_sandbox() -> None:
+    result = run("serve", "--help")
+    assert "--transport" in result.stdout and "--sandbox" in result.stdout
+
+
+def test_a_bad_setting_stops_start_up_naming_the_variable() -> None:
+    env = {"WEDATA_MCP_APPROVAL": "always", "PATH": ""}
+    result = subprocess.run(
+        [sys.executable, "-m", "wedata_mcp", "serve"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 2 and "WEDATA_MCP_APPROVAL" in result.stderr and result.stdout == ""
+
+
+def test_http_refuses_a_public_address_without_a_token() -> None:
+    public = "0.0.0.0"  # noqa: S104 - the point: a public bind without a token must be refused
+    command = [sys.executable, "-m", "wedata_mcp", "serve", "--transport", "http", "--host", public]
+    result = subprocess.run(command, capture_output=True, text=True, env={"PATH": ""}, timeout=60, check=False)
+    assert result.returncode == 2 and "WEDATA_MCP_HTTP_TOKEN" in result.stderr
+
+
+@pytest.mark.slow
+def test_pip_install_into_a_fresh_virtualenv_gives_the_command_and_ships_the_prompts(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(wheels), str(ROOT)],
+        check=True,
+        timeout=300,
+    )
+    wheel = next(wheels.glob("wedata_mcp-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    shipped = {Path(n).name for n in names if n.startswith("wedata_mcp/prompts/")}
+    assert shipped == {p.name for p in (ROOT / "prompts").glob("*.md")}
+
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    subprocess.run(
+        [str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)], check=True, timeout=600
+    )
+    result = subprocess.run(
+        [str(env_dir / "bin" / "wedata-mcp"), "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0 and "serve" in result.stdout

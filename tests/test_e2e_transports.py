@@ -1,0 +1,207 @@
+"""The product's promise end to end: the real server process, the SDK's client over stdio and over HTTP,
+and the signature-verifying loopback endpoint counting what reaches it."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+
+from tests.conftest import SECRET_ID, SECRET_KEY, Endpoint, audit_records, doc_example
+from tests.spawn import connect, server_env
+from wedata_mcp.models import RunRerunScheduleInstancesRequest
+
+pytestmark = [pytest.mark.anyio, pytest.mark.parametrize("transport", ["stdio", "http"])]
+
+TOOL = "rerun_schedule_instances"
+
+
+def reruns(endpoint: Endpoint) -> int:
+    """Every RunRerunScheduleInstances that reached the endpoint, verified or not."""
+    return len(endpoint.sandbox.requests("RunRerunScheduleInstances", verified=None))
+
+
+async def dry_run(client: Client, arguments: dict[str, Any]) -> dict[str, Any]:
+    result = await client.call_tool(TOOL, arguments)
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+def error_text(result: Any) -> str:
+    assert result.is_error
+    return " ".join(block.text for block in result.content)
+
+
+def assert_no_secrets(*texts: str) -> None:
+    for text in texts:
+        assert SECRET_KEY not in text
+        assert SECRET_ID not in text
+
+
+async def test_tools_list_shows_the_documented_parameters(transport: str, endpoint: Endpoint, tmp_path: Path) -> None:
+    async with connect(transport, server_env(endpoint.url, tmp_path), tmp_path / "stderr") as client:
+        with anyio.fail_after(30):
+            tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    tool = tools[TOOL]
+    properties = tool.input_schema["properties"]
+    for name in (
+        "Instances",
+        "CheckFather",
+        "RerunType",
+        "DependentWay",
+        "SkipEventListening",
+        "SonInstanceType",
+        "SearchCondition",
+        "OptType",
+        "OperatorName",
+        "OperatorId",
+        "ProjectId",
+        "ProjectIdent",
+        "ProjectName",
+        "PageIndex",
+        "PageSize",
+        "Count",
+        "RequestBaseInfo",
+        "IsCount",
+        "AsyncMode",
+        "CheckParentType",
+        "SameSelfDependType",
+        "ParallelNum",
+        "SameSelfWorkflowDependType",
+        "SelfWorkflowDependency",
+        "DataTimeOrder",
+        "ReDoParams",
+        "ConfirmationToken",
+    ):
+        assert name in properties, name
+    assert tool.annotations is not None
+    assert tool.annotations.destructive_hint is True
+    assert tool.annotations.read_only_hint is False
+    assert tool.annotations.idempotent_hint is False
+    assert tool.annotations.open_world_hint is True
+    assert tool.output_schema is not None and "ConfirmationToken" in tool.output_schema["properties"]
+
+
+async def test_doc_example_dry_run_sends_nothing_then_token_sends_exactly_one_verified_request(
+    transport: str, endpoint: Endpoint, tmp_path: Path
+) -> None:
+    async with connect(transport, server_env(endpoint.url, tmp_path), tmp_path / "stderr") as client:
+        with anyio.fail_after(30):
+            preview = await dry_run(client, doc_example())
+            assert reruns(endpoint) == 0
+            assert preview["Status"] == "dry_run"
+            token = preview["ConfirmationToken"]
+
+            result = await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+    assert not result.is_error, result.content
+    sent = endpoint.sandbox.requests("RunRerunScheduleInstances", verified=None)
+    assert len(sent) == 1 and sent[0].verified
+    expected = RunRerunScheduleInstancesRequest.model_validate(doc_example()).wire_params()
+    assert sent[0].json() == expected == preview["Request"]
+    assert sent[0].body.decode() == preview["RequestBody"]
+    executed = result.structured_content
+    assert executed is not None
+    assert executed["Status"] == "executed"
+    assert executed["Data"]["Result"] is True
+    assert executed["RequestId"] == sent[0].request_id
+
+    events = [r["event"] for r in audit_records(tmp_path / "audit.jsonl")]
+    assert events == ["preview", "sending", "executed"]
+    assert_no_secrets(
+        (tmp_path / "audit.jsonl").read_text(),
+        (tmp_path / "stderr").read_text(),
+        json.dumps(preview),
+        json.dumps(executed),
+    )
+
+
+async def test_reused_token_returns_recorded_outcome_and_sends_nothing_new(
+    transport: str, endpoint: Endpoint, tmp_path: Path
+) -> None:
+    async with connect(transport, server_env(endpoint.url, tmp_path), tmp_path / "stderr") as client:
+        with anyio.fail_after(30):
+            token = (await dry_run(client, doc_example()))["ConfirmationToken"]
+            first = await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+            again = await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+    assert reruns(endpoint) == 1
+    assert first.structured_content and again.structured_content
+    assert again.structured_content["Status"] == "already_executed"
+    assert again.structured_content["RequestId"] == first.structured_content["RequestId"]
+
+
+async def test_expired_token_is_refused_and_sends_nothing(transport: str, endpoint: Endpoint, tmp_path: Path) -> None:
+    # A time-to-live of one millisecond: the token has expired before it can come back. No sleeping.
+    env = server_env(endpoint.url, tmp_path, WEDATA_MCP_TOKEN_TTL="0.001")
+    async with connect(transport, env, tmp_path / "stderr") as client:
+        with anyio.fail_after(30):
+            token = (await dry_run(client, doc_example()))["ConfirmationToken"]
+            result = await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+    assert "expired" in error_text(result)
+    assert reruns(endpoint) == 0
+
+
+async def test_token_for_different_arguments_is_refused_and_sends_nothing(
+    transport: str, endpoint: Endpoint, tmp_path: Path
+) -> None:
+    async with connect(transport, server_env(endpoint.url, tmp_path), tmp_path / "stderr") as client:
+        with anyio.fail_after(30):
+            token = (await dry_run(client, doc_example()))["ConfirmationToken"]
+            changed = doc_example() | {"RerunType": "3", "ConfirmationToken": token}
+            result = await client.call_tool(TOOL, changed)
+    assert "different request" in error_text(result)
+    assert reruns(endpoint) == 0
+
+
+@pytest.mark.parametrize("forge", ["empty", "garbage", "tampered"])
+async def test_forged_token_is_refused_and_sends_nothing(
+    transport: str, forge: str, endpoint: Endpoint, tmp_path: Path
+) -> None:
+    async with connect(transport, server_env(endpoint.url, tmp_path), tmp_path / "stderr") as client:
+        with anyio.fail_after(30):
+            real = (await dry_run(client, doc_example()))["ConfirmationToken"]
+            prefix, payload, mac = real.split(".")
+            fields = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+            fields["e"] += 86_400  # try to extend the expiry
+            longer = base64.urlsafe_b64encode(json.dumps(fields).encode()).rstrip(b"=").decode()
+            token = {"empty": "", "garbage": "not-a-token", "tampered": f"{prefix}.{longer}.{mac}"}[forge]
+            result = await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+    assert "not executed" in error_text(result)
+    assert reruns(endpoint) == 0
+
+
+async def test_missing_credentials_give_a_clear_error_and_send_nothing(
+    transport: str, endpoint: Endpoint, tmp_path: Path
+) -> None:
+    env = server_env(endpoint.url, tmp_path, credentials=False)
+    async with connect(transport, env, tmp_path / "stderr") as client:
+        with anyio.fail_after(30):
+            result = await client.call_tool(TOOL, doc_example())
+    assert "TENCENTCLOUD_SECRET_ID" in error_text(result)
+    assert len(endpoint.sandbox.received) == 0
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        (doc_example() | {"RerunTyp": "2"}, "RerunType"),
+        (doc_example() | {"CheckFather": "sometimes"}, "CheckFather"),
+        ({"Instances": [{"TaskId": "1", "CurRunDate": "2024-02-30 00:00:00"}]}, "CurRunDate"),
+        (doc_example() | {"RerunType": "9"}, "RerunType"),
+        ({"Instances": []}, "Instances"),
+    ],
+    ids=["unknown-field", "wrong-type", "bad-date", "rerun-type-9", "empty-selection"],
+)
+async def test_bad_input_names_the_field_and_sends_nothing(
+    transport: str, arguments: dict[str, Any], field: str, endpoint: Endpoint, tmp_path: Path
+) -> None:
+    async with connect(transport, server_env(endpoint.url, tmp_path), tmp_path / "stderr") as client:
+        with anyio.fail_after(30):
+            result = await client.call_tool(TOOL, arguments)
+    assert field in error_text(result)
+    assert len(endpoint.sandbox.received) == 0

@@ -1,0 +1,233 @@
+"""Guardrail behaviour through an in-memory MCP client session, against the simulator mounted in-process."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from mcp import Client
+
+from tests.conftest import REGION, SECRET_ID, SECRET_KEY, audit_records, doc_example
+from wedata_mcp.app import build_server
+from wedata_mcp.cloud.credentials import Credentials
+from wedata_mcp.guardrail.audit import JsonLinesAudit
+from wedata_mcp.sandbox.app import Sandbox
+from wedata_mcp.sandbox.protocol import Account
+from wedata_mcp.settings import Settings
+
+pytestmark = pytest.mark.anyio
+TOOL = "rerun_schedule_instances"
+SECRET = "shared-secret-of-two-replicas-0123456789"
+
+
+class Wire(httpx.AsyncBaseTransport):
+    """The in-process simulator, with an optional fault per call number (1-based) and a count of sends."""
+
+    def __init__(self, sandbox: Sandbox, faults: dict[int, Callable[[httpx.Request], httpx.Response]] | None = None):
+        self._inner = httpx.ASGITransport(app=sandbox.app())
+        self._faults = faults or {}
+        self.sent = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent += 1
+        fault = self._faults.get(self.sent)
+        if fault is not None:
+            return fault(request)
+        return await self._inner.handle_async_request(request)
+
+
+def new_sandbox() -> Sandbox:
+    return Sandbox(accounts={SECRET_ID: Account(SECRET_ID, SECRET_KEY)})
+
+
+def make_server(tmp_path: Path, transport: httpx.AsyncBaseTransport, **settings: Any):
+    defaults: dict[str, Any] = {
+        "endpoint": "http://wedata.sandbox",
+        "region": REGION,
+        "audit_log": tmp_path / "audit.jsonl",
+        "token_secret": SECRET,
+    }
+    return build_server(
+        Settings(**(defaults | settings)),
+        Credentials(SECRET_ID, SECRET_KEY),
+        transport=transport,
+        audit=JsonLinesAudit(tmp_path / "audit.jsonl"),
+    )
+
+
+async def preview_token(client: Client, arguments: dict[str, Any] | None = None) -> str:
+    result = await client.call_tool(TOOL, arguments or doc_example())
+    assert result.structured_content is not None, result.content
+    return str(result.structured_content["ConfirmationToken"])
+
+
+def text(result: Any) -> str:
+    return " ".join(block.text for block in result.content)
+
+
+async def test_same_token_fifty_times_in_parallel_sends_exactly_one(tmp_path: Path) -> None:
+    sandbox = new_sandbox()
+    async with Client(make_server(tmp_path, Wire(sandbox))) as client:
+        token = await preview_token(client)
+        results: list[Any] = []
+
+        async def execute() -> None:
+            results.append(await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token}))
+
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as group:
+                for _ in range(50):
+                    group.start_soon(execute)
+    assert len(sandbox.requests("RunRerunScheduleInstances")) == 1
+    request_ids = {r.structured_content["RequestId"] for r in results if r.structured_content}
+    assert len(results) == 50 and len(request_ids) == 1
+    statuses = sorted(r.structured_content["Status"] for r in results if r.structured_content)
+    assert statuses.count("executed") == 1 and statuses.count("already_executed") == 49
+
+
+def _timeout_after_receipt(request: httpx.Request) -> httpx.Response:
+    raise httpx.ReadTimeout("the answer never came", request=request)
+
+
+async def test_timeout_after_sending_is_reported_outcome_unknown_and_never_resent(tmp_path: Path) -> None:
+    wire = Wire(new_sandbox(), faults={1: _timeout_after_receipt})
+    async with Client(make_server(tmp_path, wire)) as client:
+        token = await preview_token(client)
+        result = await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+        assert result.is_error and "Outcome unknown" in text(result) and "NOT retried" in text(result)
+        replay = await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+    assert replay.is_error and "already used" in text(replay)
+    assert wire.sent == 1
+    events = [r["event"] for r in audit_records(tmp_path / "audit.jsonl")]
+    assert events == ["preview", "sending", "outcome_unknown", "replayed"]
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+async def test_server_error_on_a_rerun_is_outcome_unknown_and_not_retried(tmp_path: Path, status: int) -> None:
+    wire = Wire(new_sandbox(), faults={1: lambda request: httpx.Response(status, text="bad gateway")})
+    async with Client(make_server(tmp_path, wire)) as client:
+        token = await preview_token(client)
+        result = await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+    assert result.is_error and "Outcome unknown" in text(result)
+    assert wire.sent == 1
+
+
+def _rate_limited(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(
+        200, json={"Response": {"Error": {"Code": "RequestLimitExceeded", "Message": "too many"}, "RequestId": "rl-1"}}
+    )
+
+
+async def test_rate_limited_rerun_is_retried_because_it_proves_nothing_ran(tmp_path: Path) -> None:
+    sandbox = new_sandbox()
+    wire = Wire(sandbox, faults={1: _rate_limited})
+    async with Client(make_server(tmp_path, wire)) as client:
+        token = await preview_token(client)
+        result = await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+    assert result.structured_content and result.structured_content["Status"] == "executed"
+    assert wire.sent == 2 and len(sandbox.requests("RunRerunScheduleInstances")) == 1
+
+
+async def test_api_error_keeps_code_message_and_request_id(tmp_path: Path) -> None:
+    def failed(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200,
+            json={
+                "Response": {
+                    "Error": {"Code": "FailedOperation", "Message": f"instance busy (key {SECRET_KEY})"},
+                    "RequestId": "req-42",
+                }
+            },
+        )
+
+    wire = Wire(new_sandbox(), faults={1: failed})
+    async with Client(make_server(tmp_path, wire)) as client:
+        token = await preview_token(client)
+        result = await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+    message = text(result)
+    assert result.is_error and "FailedOperation" in message and "instance busy" in message and "req-42" in message
+    assert SECRET_KEY not in message  # echoed secrets are redacted
+    assert wire.sent == 1
+    record = audit_records(tmp_path / "audit.jsonl")[-1]
+    assert record["event"] == "failed" and record["code"] == "FailedOperation" and record["request_id"] == "req-42"
+
+
+async def test_token_from_one_replica_executes_on_another_sharing_the_secret(tmp_path: Path) -> None:
+    sandbox = new_sandbox()
+    async with Client(make_server(tmp_path, Wire(sandbox))) as first:
+        token = await preview_token(first)
+    async with Client(make_server(tmp_path, Wire(sandbox))) as second:
+        result = await second.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+    assert result.structured_content and result.structured_content["Status"] == "executed"
+    assert len(sandbox.requests("RunRerunScheduleInstances")) == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"region": "ap-shanghai"},
+        {"endpoint": "http://other.sandbox"},
+        {"token_secret": "another-secret-entirely-0123456789"},
+    ],
+)
+async def test_token_does_not_work_for_another_region_endpoint_or_secret(
+    tmp_path: Path, change: dict[str, str]
+) -> None:
+    sandbox = new_sandbox()
+    async with Client(make_server(tmp_path, Wire(sandbox))) as first:
+        token = await preview_token(first)
+    wire = Wire(sandbox)
+    async with Client(make_server(tmp_path, wire, **change)) as second:
+        result = await second.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+    assert result.is_error and "not executed" in text(result)
+    assert wire.sent == 0
+
+
+async def test_token_does_not_work_with_other_credentials(tmp_path: Path) -> None:
+    sandbox = new_sandbox()
+    async with Client(make_server(tmp_path, Wire(sandbox))) as first:
+        token = await preview_token(first)
+    wire = Wire(sandbox)
+    other = build_server(
+        Settings(endpoint="http://wedata.sandbox", region=REGION, audit_log=tmp_path / "a.jsonl", token_secret=SECRET),
+        Credentials("AKIDsomeoneElse000000000000000000", SECRET_KEY),
+        transport=wire,
+        audit=JsonLinesAudit(tmp_path / "a.jsonl"),
+    )
+    async with Client(other) as second:
+        result = await second.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+    assert result.is_error and "different request" in text(result)
+    assert wire.sent == 0
+
+
+async def test_read_only_mode_does_not_even_list_the_rerun_tool(tmp_path: Path) -> None:
+    async with Client(make_server(tmp_path, Wire(new_sandbox()), read_only=True)) as client:
+        names = [tool.name for tool in (await client.list_tools()).tools]
+    assert TOOL not in names
+
+
+async def test_no_secret_appears_in_any_log_line_output_or_audit_record(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    for name in ("", "httpx", "httpcore", "wedata_mcp", "mcp", "tencentcloud_sdk_common"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    outputs: list[str] = []
+    faults: dict[int, Callable[[httpx.Request], httpx.Response]] = {2: _timeout_after_receipt, 3: _rate_limited}
+    async with Client(make_server(tmp_path, Wire(new_sandbox(), faults=faults))) as client:
+        for arguments in (doc_example(), doc_example() | {"RerunType": "1"}, doc_example() | {"RerunType": "3"}):
+            token = await preview_token(client, arguments)
+            for attempt in (token, token, "forged"):
+                result = await client.call_tool(TOOL, arguments | {"ConfirmationToken": attempt})
+                outputs.append(text(result) + json.dumps(result.structured_content))
+        outputs.append(text(await client.call_tool(TOOL, {"Instances": [{"TaskId": SECRET_KEY}]})))
+    everything = "\n".join([*outputs, caplog.text, (tmp_path / "audit.jsonl").read_text()])
+    assert "sending" in everything  # the audit and logs were really captured
+    assert SECRET_KEY not in everything
+    assert SECRET_ID not in everything

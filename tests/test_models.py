@@ -1,0 +1,84 @@
+"""The request model is the tool's input: documented names, documented codes, clear errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from tests.conftest import doc_example
+from wedata_mcp.models import RunRerunScheduleInstancesRequest as Request
+
+
+def errors_of(data: dict[str, Any]) -> str:
+    with pytest.raises(ValidationError) as raised:
+        Request.model_validate(data)
+    return str(raised.value)
+
+
+def one(**extra: Any) -> dict[str, Any]:
+    return {"Instances": [{"TaskId": "20240307215220701", "CurRunDate": "2024-04-10 00:00:00"}], **extra}
+
+
+def test_doc_example_body_is_accepted_verbatim_and_sent_unchanged() -> None:
+    request = Request.model_validate(doc_example())
+    assert request.wire_params() == doc_example()
+
+
+@pytest.mark.parametrize("given", ["2024-04-0900:00:00", "2024-04-09 00:00:00", "2024-04-09T00:00:00"])
+def test_cur_run_date_accepts_both_documented_forms_and_sends_the_spaced_one(given: str) -> None:
+    data = {"Instances": [{"TaskId": "1", "CurRunDate": given}]}
+    assert Request.model_validate(data).wire_params()["Instances"][0]["CurRunDate"] == "2024-04-09 00:00:00"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({**doc_example(), "Instance": []}, "unknown field 'Instance'"),
+        ({**doc_example(), "rerunType": "1"}, "did you mean 'RerunType'"),
+        ({"Instances": [{"TaskID": "1", "CurRunDate": "2024-04-10 00:00:00"}]}, "did you mean 'TaskId'"),
+        (one(SearchCondition={"TaskIdLst": ["1"]}), "did you mean 'TaskIdList'"),
+        (one(RerunType="9"), "RerunType"),
+        (one(RerunType=2), "RerunType"),
+        (one(SonInstanceType="4"), "SonInstanceType"),
+        (one(CheckFather="yes"), "CheckFather"),
+        (one(CheckParentType="SOME"), "CheckParentType"),
+        (one(DataTimeOrder=3), "DataTimeOrder"),
+        ({"Instances": [{"TaskId": "1", "CurRunDate": "yesterday"}]}, "CurRunDate"),
+        ({"Instances": [{"TaskId": "1", "CurRunDate": "2024-02-30 00:00:00"}]}, "CurRunDate"),
+        ({"Instances": [{"TaskId": "", "CurRunDate": "2024-04-10 00:00:00"}]}, "TaskId"),
+        ({"Instances": [{"CurRunDate": "2024-04-10 00:00:00"}]}, "TaskId"),
+        ({"Instances": []}, "Instances"),
+        ({}, "Instances"),
+    ],
+)
+def test_bad_input_is_rejected_with_the_field_named(data: dict[str, Any], expected: str) -> None:
+    assert expected in errors_of(data)
+
+
+def test_errors_do_not_echo_the_callers_values() -> None:
+    assert "s3cr3t-looking-value" not in errors_of(one(RerunType="s3cr3t-looking-value"))
+
+
+def test_documented_instance_fields_outside_the_schema_are_passed_through() -> None:
+    data = {"Instances": [{"TaskId": "1", "CurRunDate": "2024-04-10 00:00:00", "YarnQueue": "root.etl"}]}
+    assert Request.model_validate(data).wire_params()["Instances"][0]["YarnQueue"] == "root.etl"
+
+
+def test_search_condition_alone_is_a_selection() -> None:
+    request = Request.model_validate({"SearchCondition": {"WorkflowIdList": ["wf1"], "StateList": [4]}})
+    assert request.wire_params() == {"SearchCondition": {"WorkflowIdList": ["wf1"], "StateList": [4]}}
+
+
+def test_schema_lists_documented_codes_as_enums() -> None:
+    properties = Request.model_json_schema()["properties"]
+
+    def enum_of(name: str) -> list[Any]:
+        return next(option["enum"] for option in properties[name]["anyOf"] if "enum" in option)
+
+    assert enum_of("RerunType") == ["1", "2", "3"]
+    assert enum_of("SonInstanceType") == ["1", "2", "3"]
+    assert enum_of("DependentWay") == ["1", "2", "3"]
+    assert enum_of("CheckParentType") == ["ALL", "MAKE_SCOPE", "NONE"]
+    assert "downstream" in properties["RerunType"]["description"]

@@ -1,0 +1,58 @@
+"""Prompts are files: `prompts/list` matches the folder, each renders, and a malformed file fails loudly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from wedata_mcp.prompts import PromptFileError, default_prompts_dir, load_prompts, parse_prompt
+
+pytestmark = pytest.mark.anyio
+PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
+
+
+def test_the_server_reads_the_repository_prompts_folder() -> None:
+    assert default_prompts_dir().resolve() == PROMPTS.resolve()
+
+
+async def test_prompts_list_matches_the_folder(server) -> None:
+    expected = {parse_prompt(path).name for path in PROMPTS.glob("*.md")}
+    async with Client(server) as client:
+        listed = {prompt.name for prompt in (await client.list_prompts()).prompts}
+    assert listed == expected and len(expected) >= 2
+
+
+async def test_every_prompt_renders_with_its_arguments(server) -> None:
+    async with Client(server) as client:
+        for prompt in (await client.list_prompts()).prompts:
+            arguments = {a.name: f"<{a.name}-value>" for a in prompt.arguments or []}
+            rendered = await client.get_prompt(prompt.name, arguments)
+            body = " ".join(getattr(m.content, "text", "") for m in rendered.messages)
+            assert "rerun_schedule_instances" in body
+            for value in arguments.values():
+                assert value in body
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("no front matter", "front matter"),
+        ("---\nname: x\ntitle: t\n---\nbody", "description"),
+        ("---\nname: x\ntitle: t\ndescription: d\ncolour: red\n---\nbody", "expected one of"),
+        ("---\nname: x\ntitle: t\ndescription: d\n---\nuses $undeclared", "undeclared"),
+        ("---\nname: x\ntitle: t\ndescription: d\nargument: a | b\n---\n$a", "argument is"),
+    ],
+)
+def test_a_malformed_prompt_file_fails_loudly_naming_the_file(tmp_path: Path, text: str, problem: str) -> None:
+    (tmp_path / "broken.md").write_text(text, encoding="utf-8")
+    with pytest.raises(PromptFileError, match=problem) as raised:
+        load_prompts(tmp_path)
+    assert "broken.md" in str(raised.value)
+
+
+def test_json_braces_in_a_body_survive(tmp_path: Path) -> None:
+    (tmp_path / "p.md").write_text('---\nname: p\ntitle: t\ndescription: d\n---\n{"RerunType": "1"} $$5\n')
+    spec = parse_prompt(tmp_path / "p.md")
+    assert spec.template.substitute({}) == '{"RerunType": "1"} $5\n'
