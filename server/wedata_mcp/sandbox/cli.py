@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import sys
 import threading
@@ -11,7 +12,7 @@ from wedata_mcp.sandbox.protocol import Account
 from wedata_mcp.sandbox.server import serve_in_thread
 
 # Local-only credentials of the simulator. They open nothing but a process on 127.0.0.1.
-SANDBOX_SECRET_ID = "AKIDsandbox0000000000000000000000000"
+SANDBOX_SECRET_ID = "AKIDsandbox0000000000000000000000000"  # noqa: S105 - public, local-only
 SANDBOX_SECRET_KEY = "sandbox-secret-key-000000000000"  # noqa: S105 - a public, local-only simulator key
 SANDBOX_REGION = "ap-guangzhou"
 
@@ -53,8 +54,6 @@ def run_sandbox(host: str, port: int) -> int:
             print(f"export {name}={shlex.quote(value)}")
         print("# WeData sandbox running; Ctrl-C to stop", file=sys.stderr)
         sys.stdout.flush()
-        try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a user stops it
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
     return 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 
 import uvicorn
@@ -12,7 +12,7 @@ from wedata_mcp.sandbox.app import Sandbox
 
 
 @contextmanager
-def serve_in_thread(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+def serve_in_thread(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0) -> Generator[str]:
     """Serve on `host:port` (0 picks a free port) until the block ends; yields the endpoint URL."""
     config = uvicorn.Config(sandbox.app(), host=host, port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
@@ -23,9 +23,8 @@ def serve_in_thread(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0) ->
             if not thread.is_alive():
                 raise RuntimeError("the sandbox server failed to start")
             threading.Event().wait(0.01)
-        sock = server.servers[0].sockets[0]
-        bound_host, bound_port = sock.getsockname()[:2]
-        yield f"http://{bound_host}:{bound_port}"
+        address: tuple[str, int] = server.servers[0].sockets[0].getsockname()[:2]
+        yield f"http://{address[0]}:{address[1]}"
     finally:
         server.should_exit = True
         thread.join(timeout=5)
