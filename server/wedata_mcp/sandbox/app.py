@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -76,7 +76,7 @@ class Sandbox:
                 raise APIError("InvalidParameter", "the request body is not valid JSON") from None
             if not isinstance(params, dict):
                 raise APIError("InvalidParameter", "the request body must be a JSON object")
-            payload = handler(self.world, params, self.clock())
+            payload = handler(self.world, cast(dict[str, Any], params), self.clock())
             return JSONResponse(ok_envelope(payload, request_id))
         except APIError as exc:
             code = exc.code
