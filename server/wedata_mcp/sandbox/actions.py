@@ -1,39 +1,122 @@
-"""The WeData actions the simulator implements, over an in-memory world of schedule instances."""
+"""The WeData actions the simulator answers, each a function of (world, parameters, simulated now).
+
+A refused rerun (unknown instance, nothing to rerun, CheckFather) is an error envelope and changes
+nothing: `ResourceNotFound` for instances that do not exist, `FailedOperation` (the code the API
+reference documents for this action) for the rest.
+"""
 
 from __future__ import annotations
 
+import math
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from wedata_mcp.models import RunRerunScheduleInstancesRequest
+from wedata_mcp.sandbox import params as p
+from wedata_mcp.sandbox import search, states
+from wedata_mcp.sandbox.expansion import RerunExpansion, expand_rerun
 from wedata_mcp.sandbox.protocol import APIError
+from wedata_mcp.sandbox.simulation import start_rerun
+from wedata_mcp.sandbox.views import instance_ops_dto, ops_task_canvas_dto, ops_task_link_info_dto
+from wedata_mcp.sandbox.world import InstanceKey, RerunRecord, World
+
+Handler = Callable[[World, dict[str, Any], datetime], dict[str, Any]]
 
 
-@dataclass
-class World:
-    """What the simulated WeData knows; reruns accepted so far, in order."""
-
-    reruns: list[dict[str, Any]] = field(default_factory=lambda: [])
-
-
-def _invalid(exc: ValidationError) -> APIError:
-    first = exc.errors(include_url=False, include_input=False)[0]
-    where = ".".join(str(p) for p in first["loc"]) or "request"
-    return APIError("InvalidParameterValue" if first["loc"] else "InvalidParameter", f"{where}: {first['msg']}")
+def _refusal(expansion: RerunExpansion) -> str:
+    first = expansion.unmet_upstream[0]
+    more = len(expansion.unmet_upstream) - 1
+    return (
+        f"CheckFather: upstream instance TaskId={first.upstream.task_id} CurRunDate={first.upstream.cur_run_date} "
+        f"is {states.name(first.state)} (State {first.state}), so TaskId={first.instance.task_id} cannot rerun"
+        + (f" ({more} more unmet upstream instance(s))" if more else "")
+        + "; rerun the upstream first, or set CheckFather to false"
+    )
 
 
-def run_rerun_schedule_instances(world: World, params: dict[str, Any], now: float) -> dict[str, Any]:
-    try:
-        request = RunRerunScheduleInstancesRequest.model_validate(params)
-    except ValidationError as exc:
-        raise _invalid(exc) from None
-    world.reruns.append(request.wire_params())
-    return {"Data": {"Result": True, "ErrorId": None, "ErrorDesc": None}}
+def run_rerun_schedule_instances(world: World, params: dict[str, Any], now: datetime) -> dict[str, Any]:
+    request = p.parse(RunRerunScheduleInstancesRequest, params)
+    with world.lock:
+        expansion = expand_rerun(world, request)
+        if not expansion.selected:
+            raise APIError("ResourceNotFound", "SearchCondition matched no instances")
+        if not expansion.rerun:
+            raise APIError("FailedOperation", "nothing to rerun: the selected instances have no downstream "
+                           f"instances within SonInstanceType {expansion.son_instance_type}")
+        if expansion.refused:
+            raise APIError("FailedOperation", _refusal(expansion))
+        async_id = f"async-{uuid.uuid4().hex}" if request.AsyncMode else None
+        start_rerun(world, expansion.rerun, now)
+        world.reruns.append(request.wire_params())
+        world.rerun_records.append(RerunRecord(
+            at=now, params=request.wire_params(), rerun_type=expansion.rerun_type,
+            son_instance_type=expansion.son_instance_type, check_father=expansion.check_father,
+            selected=expansion.selected, rerun=expansion.rerun, async_action_id=async_id,
+        ))
+    data: dict[str, Any] = {"Result": True, "ErrorId": None, "ErrorDesc": None}
+    if async_id:
+        data["AsyncActionId"] = async_id
+    return {"Data": data}
 
 
-ACTIONS: dict[str, Callable[[World, dict[str, Any], float], dict[str, Any]]] = {
+def describe_schedule_instances(world: World, params: dict[str, Any], now: datetime) -> dict[str, Any]:
+    q = p.parse(p.DescribeScheduleInstancesParams, params)
+    with world.lock:
+        keys = search.select(world, q.SearchCondition, q.ProjectId)
+        page = keys[(q.PageIndex - 1) * q.PageSize: q.PageIndex * q.PageSize]
+        items = [instance_ops_dto(world, world.instances[k]) for k in page]
+    return {"Data": {
+        "TotalCount": len(keys),
+        "TotalPage": math.ceil(len(keys) / q.PageSize),
+        "PageCount": len(items),
+        "PageNumber": q.PageIndex,
+        "PageSize": q.PageSize,
+        "Items": items,
+    }}
+
+
+def describe_instance_last_log(world: World, params: dict[str, Any], now: datetime) -> dict[str, Any]:
+    q = p.parse(p.DescribeInstanceLastLogParams, params)
+    key = InstanceKey(q.TaskId, q.CurRunDate.strftime("%Y-%m-%d %H:%M:%S"))
+    with world.lock:
+        instance = world.instances.get(key)
+        if instance is None:
+            raise APIError("ResourceNotFound", f"instance TaskId={key.task_id} CurRunDate={key.cur_run_date} "
+                           "does not exist")
+        return {"Data": "\n".join(instance.log)}
+
+
+def describe_depend_ops_tasks(world: World, params: dict[str, Any], now: datetime) -> dict[str, Any]:
+    q = p.parse(p.DescribeDependOpsTasksParams, params)
+    with world.lock:
+        if q.TaskId not in world.tasks or (q.ProjectId and world.project_of(q.TaskId).project_id != q.ProjectId):
+            raise APIError("ResourceNotFound", f"task {q.TaskId} does not exist")
+        seen = [q.TaskId]
+        links: list[tuple[str, str]] = []
+        for upward in ([True] if q.Up == 1 else [False] if q.Up == 0 else [True, False]):
+            frontier = [q.TaskId]
+            for _ in range(q.Deep):
+                step: list[str] = []
+                for task_id in frontier:
+                    nexts = world.tasks[task_id].upstream if upward else world.children_of(task_id)
+                    for other in nexts:
+                        links.append((other, task_id) if upward else (task_id, other))
+                        if other not in seen:
+                            seen.append(other)
+                            step.append(other)
+                frontier = step
+        return {"Data": {
+            "TasksList": [ops_task_canvas_dto(world, t) for t in sorted(seen, key=world.task_order)],
+            "LinksList": [ops_task_link_info_dto(world, a, b) for a, b in dict.fromkeys(links)],
+            "CirculateTaskList": [],
+        }}
+
+
+ACTIONS: dict[str, Handler] = {
     "RunRerunScheduleInstances": run_rerun_schedule_instances,
+    "DescribeScheduleInstances": describe_schedule_instances,
+    "DescribeInstanceLastLog": describe_instance_last_log,
+    "DescribeDependOpsTasks": describe_depend_ops_tasks,
 }

@@ -6,10 +6,12 @@ import contextlib
 import shlex
 import sys
 import threading
+from pathlib import Path
 
 from wedata_mcp.sandbox.app import Sandbox
 from wedata_mcp.sandbox.protocol import Account
 from wedata_mcp.sandbox.server import serve_in_thread
+from wedata_mcp.sandbox.world import World
 
 # Local-only credentials of the simulator. They open nothing but a process on 127.0.0.1.
 SANDBOX_SECRET_ID = "AKIDsandbox0000000000000000000000000"  # noqa: S105 - public, local-only
@@ -17,8 +19,11 @@ SANDBOX_SECRET_KEY = "sandbox-secret-key-000000000000"  # noqa: S105 - a public,
 SANDBOX_REGION = "ap-guangzhou"
 
 
-def default_sandbox() -> Sandbox:
-    return Sandbox(accounts={SANDBOX_SECRET_ID: Account(SANDBOX_SECRET_ID, SANDBOX_SECRET_KEY)})
+def default_sandbox(*, seed: Path | None = None, speed: float = 1.0) -> Sandbox:
+    """The simulator with its local account, loaded with `seed` (default: the shipped story)."""
+    world = World.from_file(seed) if seed is not None else World.seeded()
+    return Sandbox(accounts={SANDBOX_SECRET_ID: Account(SANDBOX_SECRET_ID, SANDBOX_SECRET_KEY)}, world=world,
+                   speed=speed)
 
 
 def sandbox_env(url: str) -> dict[str, str]:
@@ -47,9 +52,9 @@ def start_background_sandbox() -> dict[str, str]:
     return env
 
 
-def run_sandbox(host: str, port: int) -> int:
+def run_sandbox(host: str, port: int, *, seed: Path | None = None, speed: float = 1.0) -> int:
     """Serve the simulator in the foreground, after printing shell lines that point a client at it."""
-    with serve_in_thread(default_sandbox(), host=host, port=port) as url:
+    with serve_in_thread(default_sandbox(seed=seed, speed=speed), host=host, port=port) as url:
         for name, value in sandbox_env(url).items():
             print(f"export {name}={shlex.quote(value)}")
         print("# WeData sandbox running; Ctrl-C to stop", file=sys.stderr)

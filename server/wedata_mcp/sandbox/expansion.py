@@ -1,0 +1,116 @@
+"""Which instances a RunRerunScheduleInstances request reruns: a pure function of the world and the request.
+
+Semantics the simulator gives the documented codes:
+- Selection: `Instances` (each TaskId + CurRunDate must exist, and lie in the request's or the instance's
+  ProjectId when one is given) or, when `Instances` is empty, every instance `SearchCondition` matches.
+- RerunType "1": the selected instances; "2": them and their downstream; "3": only their downstream.
+  Absent means "1".
+- SonInstanceType bounds the downstream, relative to each selected instance: "1" its workflow, "2" its
+  project, "3" everything linked by cross-workflow/cross-project dependencies. Downstream is what is
+  reachable through instances inside that bound (a path that leaves the bound stops there). Absent
+  means "1", the narrowest.
+- CheckFather true: every upstream instance of a covered instance must have succeeded, unless it reruns in
+  the same request (it will run first). CheckParentType "MAKE_SCOPE" checks only the selected instances'
+  upstream, "NONE" turns the check off, "ALL" (or absent) checks all covered instances. CheckFather absent
+  or false: no check. A failed check refuses the whole request (FailedOperation) and reruns nothing.
+- DependentWay, SkipEventListening and the other parameters are accepted and recorded; they do not change
+  which instances rerun.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from wedata_mcp.models import RunRerunScheduleInstancesRequest
+from wedata_mcp.models.base import WIRE_DATETIME_FORMAT
+from wedata_mcp.sandbox import search, states
+from wedata_mcp.sandbox.protocol import APIError
+from wedata_mcp.sandbox.world import InstanceKey, World
+
+
+@dataclass(frozen=True, slots=True)
+class UnmetUpstream:
+    """An upstream instance that has not succeeded, blocking `instance` under CheckFather."""
+
+    instance: InstanceKey
+    upstream: InstanceKey
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class RerunExpansion:
+    """The outcome of expanding a rerun request against a world."""
+
+    rerun_type: str
+    son_instance_type: str
+    check_father: bool
+    selected: tuple[InstanceKey, ...]
+    rerun: tuple[InstanceKey, ...]  # every instance that reruns, upstream before downstream
+    unmet_upstream: tuple[UnmetUpstream, ...]  # empty unless CheckFather applies and something blocks
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.unmet_upstream)
+
+
+def _selected(world: World, request: RunRerunScheduleInstancesRequest) -> list[InstanceKey]:
+    if not request.Instances:
+        return search.select(world, request.SearchCondition, request.ProjectId)
+    chosen: list[InstanceKey] = []
+    for given in request.Instances:
+        key = InstanceKey(given.TaskId, given.CurRunDate.strftime(WIRE_DATETIME_FORMAT))
+        project = request.ProjectId or given.ProjectId
+        if key not in world.instances or (project and world.project_of(key.task_id).project_id != project):
+            where = f" in project {project}" if project else ""
+            raise APIError("ResourceNotFound",
+                           f"instance TaskId={key.task_id} CurRunDate={key.cur_run_date} does not exist{where}")
+        if key not in chosen:
+            chosen.append(key)
+    return chosen
+
+
+def _in_scope(world: World, origin: InstanceKey, son_instance_type: str) -> Callable[[InstanceKey], bool]:
+    if son_instance_type == "1":
+        workflow = world.tasks[origin.task_id].workflow_id
+        return lambda k: world.tasks[k.task_id].workflow_id == workflow
+    if son_instance_type == "2":
+        project = world.project_of(origin.task_id).project_id
+        return lambda k: world.project_of(k.task_id).project_id == project
+    return lambda _k: True
+
+
+def downstream(world: World, origin: InstanceKey, son_instance_type: str) -> set[InstanceKey]:
+    """Instances downstream of `origin` reachable within the SonInstanceType bound (origin excluded)."""
+    inside = _in_scope(world, origin, son_instance_type)
+    found: set[InstanceKey] = set()
+    frontier = [origin]
+    while frontier:
+        frontier = [k for key in frontier for k in world.downstream_instances(key) if k not in found and inside(k)]
+        found.update(frontier)
+    return found
+
+
+def expand_rerun(world: World, request: RunRerunScheduleInstancesRequest | Mapping[str, Any]) -> RerunExpansion:
+    """Which instances `request` would rerun now; raises APIError(ResourceNotFound) for unknown instances."""
+    if not isinstance(request, RunRerunScheduleInstancesRequest):
+        request = RunRerunScheduleInstancesRequest.model_validate(dict(request))
+    rerun_type = request.RerunType or "1"
+    son = request.SonInstanceType or "1"
+    with world.lock:
+        selected = _selected(world, request)
+        covered: set[InstanceKey] = set(selected) if rerun_type in ("1", "2") else set()
+        if rerun_type in ("2", "3"):
+            for key in selected:
+                covered |= downstream(world, key, son)
+        ordered = tuple(sorted(covered, key=world.sort_key))
+        check = bool(request.CheckFather) and request.CheckParentType != "NONE"
+        checked = selected if request.CheckParentType == "MAKE_SCOPE" else list(ordered)
+        unmet = tuple(
+            UnmetUpstream(key, up, world.instances[up].state)
+            for key in (checked if check else [])
+            for up in world.upstream_instances(key)
+            if up not in covered and world.instances[up].state != states.SUCCESS
+        )
+    return RerunExpansion(rerun_type, son, bool(request.CheckFather), tuple(selected), ordered, unmet)

@@ -1,0 +1,108 @@
+"""The simulator's seed file format (our own, snake_case JSON): projects, workflows, a task DAG, instances."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from wedata_mcp.models.base import WIRE_DATETIME_FORMAT
+from wedata_mcp.sandbox import states
+
+
+def _datetime_text(value: str) -> str:
+    datetime.strptime(value, WIRE_DATETIME_FORMAT)  # raises ValueError, which pydantic reports with the field
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SeedProject(_Strict):
+    project_id: str = Field(min_length=1)
+    project_name: str
+    project_ident: str
+
+
+class SeedWorkflow(_Strict):
+    workflow_id: str = Field(min_length=1)
+    workflow_name: str
+    project_id: str
+
+
+class SeedTask(_Strict):
+    task_id: str = Field(min_length=1)
+    task_name: str
+    workflow_id: str
+    in_charge: str
+    task_type_id: int = 34
+    task_type_desc: str = "Hive SQL"
+    cycle_type: str = "D_CYCLE"
+    upstream: list[str] = Field(default_factory=list[str], description="Upstream task IDs (same data time).")
+    run_seconds: int = Field(300, ge=1, description="How long a run takes, in simulated seconds.")
+    try_limit: int = Field(3, ge=1)
+    keeps_failing: bool = Field(False, description="Every run of this task fails (a bug a rerun will not fix).")
+    failure_message: str = "task failed"
+
+
+class SeedInstance(_Strict):
+    task_id: str
+    cur_run_date: str
+    state: str
+    tries: int = Field(1, ge=0)
+    start_time: str | None = None
+    end_time: str | None = None
+    error_desc: str | None = None
+    log: list[str] = Field(default_factory=list[str])
+
+    _check_dates = field_validator("cur_run_date")(_datetime_text)
+
+    @field_validator("start_time", "end_time")
+    @classmethod
+    def _optional_datetime(cls, value: str | None) -> str | None:
+        return None if value is None else _datetime_text(value)
+
+    @field_validator("state")
+    @classmethod
+    def _documented_state(cls, value: str) -> str:
+        if value not in states.DOCUMENTED:
+            raise ValueError(f"{value!r} is not a documented WeData instance state code")
+        return value
+
+
+class SeedFile(_Strict):
+    """A whole world. Tasks must name existing workflows and upstream tasks; instances existing tasks."""
+
+    description: str = ""
+    now: str = Field(description="The simulated time when the world starts, 'YYYY-MM-DD HH:MM:SS'.")
+    projects: list[SeedProject]
+    workflows: list[SeedWorkflow]
+    tasks: list[SeedTask]
+    instances: list[SeedInstance]
+
+    _check_now = field_validator("now")(_datetime_text)
+
+    def check_references(self) -> None:
+        """Raise ValueError naming the first dangling reference."""
+        projects = {p.project_id for p in self.projects}
+        workflows = {w.workflow_id for w in self.workflows}
+        tasks = {t.task_id for t in self.tasks}
+        problems: list[str] = []
+        problems += [f"workflow {w.workflow_id}: unknown project {w.project_id}"
+                     for w in self.workflows if w.project_id not in projects]
+        problems += [f"task {t.task_id}: unknown workflow {t.workflow_id}"
+                     for t in self.tasks if t.workflow_id not in workflows]
+        problems += [f"task {t.task_id}: unknown upstream task {u}"
+                     for t in self.tasks for u in t.upstream if u not in tasks]
+        problems += [f"instance {i.task_id} {i.cur_run_date}: unknown task"
+                     for i in self.instances if i.task_id not in tasks]
+        if problems:
+            raise ValueError("seed: " + "; ".join(problems[:5]))
+
+
+def parse_seed(data: Any) -> SeedFile:
+    seed = SeedFile.model_validate(data)
+    seed.check_references()
+    return seed

@@ -1,0 +1,98 @@
+"""The world as WeData's response types spell it (field names exactly as the 2021-08-20 SDK models them).
+
+Only fields the SDK's models know are emitted: its deserializer warns about any other, and the SDK-judged
+tests run with warnings as errors.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from wedata_mcp.sandbox.simulation import BROKER_IP
+from wedata_mcp.sandbox.world import Instance, World, format_time, parse_time
+
+
+def _cost(instance: Instance, now: datetime) -> tuple[str | None, int | None]:
+    if instance.start_time is None:
+        return None, None
+    millis = int(((instance.end_time or now) - instance.start_time).total_seconds() * 1000)
+    return f"{millis // 1000}s", millis
+
+
+def instance_ops_dto(world: World, instance: Instance) -> dict[str, Any]:
+    """An `InstanceOpsDto`."""
+    task = world.tasks[instance.task_id]
+    workflow = world.workflow_of(instance.task_id)
+    project = world.project_of(instance.task_id)
+    data_time = parse_time(instance.cur_run_date)
+    scheduled = format_time(data_time + timedelta(days=1, minutes=30))  # T+1 batch, 00:30 the next day
+    cost_time, cost_ms = _cost(instance, world.now)
+    return {
+        "TaskId": task.task_id,
+        "TaskName": task.task_name,
+        "WorkflowId": workflow.workflow_id,
+        "WorkflowName": workflow.name,
+        "InCharge": task.in_charge,
+        "CycleType": task.cycle_type,
+        "CurRunDate": instance.cur_run_date,
+        "NextCurDate": format_time(data_time + timedelta(days=1)),
+        "RunPriority": 1,
+        "TryLimit": task.try_limit,
+        "Tries": instance.tries,
+        "TotalRunNum": instance.total_runs,
+        "DoFlag": 0,
+        "RedoFlag": 1 if instance.redo else 0,
+        "State": instance.state,
+        "RuntimeBroker": BROKER_IP if instance.start_time else None,
+        "ErrorDesc": instance.error_desc,
+        "TaskType": {"TypeDesc": task.task_type_desc, "TypeId": task.task_type_id, "TypeSort": None},
+        "FirstStartTime": format_time(instance.start_time),
+        "StartTime": format_time(instance.start_time),
+        "EndTime": format_time(instance.end_time),
+        "CostTime": cost_time,
+        "CostMillisecond": cost_ms,
+        "LastLog": instance.log[-1] if instance.log else None,
+        "SchedulerDateTime": scheduled,
+        "LastUpdate": format_time(instance.end_time or instance.start_time or instance.waiting_since),
+        "CreateTime": format_time(data_time),
+        "ProjectId": project.project_id,
+        "ProjectIdent": project.ident,
+        "ProjectName": project.name,
+        "InstanceKey": f"{task.task_id}_{instance.cur_run_date.replace('-', '').replace(' ', '').replace(':', '')}",
+        "ExecutorGroupName": "default-scheduler-group",
+        "InstanceCycleType": "PERIODIC",
+    }
+
+
+def ops_task_canvas_dto(world: World, task_id: str) -> dict[str, Any]:
+    """An `OpsTaskCanvasDto`."""
+    task = world.tasks[task_id]
+    workflow = world.workflow_of(task_id)
+    project = world.project_of(task_id)
+    return {
+        "TaskId": task.task_id,
+        "TaskName": task.task_name,
+        "WorkflowId": workflow.workflow_id,
+        "WorkflowName": workflow.name,
+        "ProjectName": project.name,
+        "ProjectIdent": project.ident,
+        "ProjectId": project.project_id,
+        "Status": "Y",  # scheduling
+        "TaskTypeId": task.task_type_id,
+        "TaskTypeDesc": task.task_type_desc,
+        "InCharge": task.in_charge,
+        "CycleUnit": task.cycle_type,
+    }
+
+
+def ops_task_link_info_dto(world: World, task_from: str, task_to: str) -> dict[str, Any]:
+    """An `OpsTaskLinkInfoDto`: "real_real" inside a workflow, "virtual_real" across workflows."""
+    same_workflow = world.tasks[task_from].workflow_id == world.tasks[task_to].workflow_id
+    return {
+        "TaskFrom": task_from,
+        "TaskTo": task_to,
+        "LinkType": "real_real" if same_workflow else "virtual_real",
+        "LinkId": f"{task_from}_{task_to}",
+        "LinkStyle": "normal",
+    }
