@@ -34,6 +34,7 @@ _STATUS_FAULTS = {
     FaultKind.HTTP_502: (502, "text/html", "<html><body><h1>502 Bad Gateway</h1></body></html>"),
     FaultKind.HTTP_503: (503, "text/plain", "Service Unavailable"),
 }
+_SOCKET_FAULTS = frozenset({FaultKind.SLOW, FaultKind.DROP})
 _NON_JSON = "<html><head><title>Gateway</title></head><body>upstream answered with an unexpected page</body></html>"
 
 
@@ -103,6 +104,16 @@ class Sandbox:
                 if (action is None or r.action == action) and (verified is None or r.verified == verified)
             ]
 
+    def load(self, world: World) -> None:
+        """Replace the world (e.g. a fresh `World.seeded()` between tests); its story restarts at `world.now`."""
+        with self._lock:
+            self.world = world
+            self.story = StoryClock(world.now, self.clock, self.speed)
+
+    def clear_received(self) -> None:
+        with self._lock:
+            self.received.clear()
+
     def now(self) -> datetime:
         """The current simulated time, with the world brought up to it."""
         now = self.story.now()
@@ -161,30 +172,31 @@ class Sandbox:
             if not self._limiter.admit(account.secret_id, action):
                 raise APIError("RequestLimitExceeded", "the request rate limit (20 per second) is exceeded")
             decision.fault = self.faults.take(action)
-            if decision.fault is not None and not decision.fault.execute:
-                return self._fault_answer(decision, decision.fault, request_id)
-            payload = handler(self.world, _json_object(body), self.now())
-            decision.executed = True
-            decision.response = JSONResponse(ok_envelope(payload, request_id))
+            if decision.fault is None or decision.fault.execute:
+                payload = handler(self.world, _json_object(body), self.now())
+                decision.executed = True
+                decision.response = JSONResponse(ok_envelope(payload, request_id))
         except APIError as exc:
             decision.code = exc.code
             decision.response = JSONResponse(error_envelope(exc.code, exc.message, request_id))
-        if decision.fault is not None and decision.fault.kind == FaultKind.NON_JSON:
-            decision.response = Response(_NON_JSON, 200, media_type="text/html")
+        fault = decision.fault
+        # A fault replaces the answer, whether or not the action ran; `slow` and `drop` act on the socket.
+        if fault is not None and not (fault.kind in _SOCKET_FAULTS and fault.execute):
+            self._fault_answer(decision, fault, request_id)
         return decision
 
     @staticmethod
-    def _fault_answer(decision: _Decision, fault: Fault, request_id: str) -> _Decision:
+    def _fault_answer(decision: _Decision, fault: Fault, request_id: str) -> None:
         if fault.kind in _STATUS_FAULTS:
             status, media_type, text = _STATUS_FAULTS[fault.kind]
             decision.response = Response(text, status, media_type=media_type)
-            return decision
+            return
         if fault.kind == FaultKind.NON_JSON:
             decision.response = Response(_NON_JSON, 200, media_type="text/html")
-            return decision
+            return
         code, message = {
             FaultKind.RATE_LIMIT: ("RequestLimitExceeded", "the request rate limit (20 per second) is exceeded"),
         }.get(fault.kind, ("InternalError", "an internal error occurred; please try again later"))
+        # rate_limit, internal_error, and a `slow` that did not execute (a gateway giving up late).
         decision.code = code
         decision.response = JSONResponse(error_envelope(code, message, request_id))
-        return decision
