@@ -9,6 +9,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import anyio
 from mcp import Client
@@ -39,12 +40,14 @@ def _free_port() -> int:
 
 
 @asynccontextmanager
-async def connect(transport: str, env: dict[str, str], stderr_path: Path) -> AsyncIterator[Client]:
+async def connect(
+    transport: str, env: dict[str, str], stderr_path: Path, **client_options: Any
+) -> AsyncIterator[Client]:
     """A client session with a freshly spawned server; the server's stderr is kept in `stderr_path`."""
     with stderr_path.open("w") as errlog:
         if transport == "stdio":
             params = StdioServerParameters(command=sys.executable, args=["-m", "wedata_mcp", "serve"], env=env)
-            async with Client(stdio_client(params, errlog=errlog)) as client:
+            async with Client(stdio_client(params, errlog=errlog), **client_options) as client:
                 yield client
             return
         port = _free_port()
@@ -60,7 +63,7 @@ async def connect(transport: str, env: dict[str, str], stderr_path: Path) -> Asy
                             if process.returncode is not None:
                                 raise RuntimeError("the HTTP server exited early; see its stderr") from None
                             await anyio.sleep(0.05)
-                async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+                async with Client(f"http://127.0.0.1:{port}/mcp", **client_options) as client:
                     yield client
             finally:
                 process.terminate()

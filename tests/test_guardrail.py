@@ -14,6 +14,7 @@ import pytest
 from mcp import Client
 
 from tests.conftest import REGION, SECRET_ID, SECRET_KEY, audit_records, doc_example
+from tests.inproc import SECRET, Wire, make_server, new_sandbox, preview_token, text
 from wedata_mcp.app import build_server
 from wedata_mcp.cloud.credentials import Credentials
 from wedata_mcp.guardrail.audit import JsonLinesAudit
@@ -23,52 +24,6 @@ from wedata_mcp.settings import Settings
 
 pytestmark = pytest.mark.anyio
 TOOL = "rerun_schedule_instances"
-SECRET = "shared-secret-of-two-replicas-0123456789"
-
-
-class Wire(httpx.AsyncBaseTransport):
-    """The in-process simulator, with an optional fault per call number (1-based) and a count of sends."""
-
-    def __init__(self, sandbox: Sandbox, faults: dict[int, Callable[[httpx.Request], httpx.Response]] | None = None):
-        self._inner = httpx.ASGITransport(app=sandbox.app())
-        self._faults = faults or {}
-        self.sent = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.sent += 1
-        fault = self._faults.get(self.sent)
-        if fault is not None:
-            return fault(request)
-        return await self._inner.handle_async_request(request)
-
-
-def new_sandbox() -> Sandbox:
-    return Sandbox(accounts={SECRET_ID: Account(SECRET_ID, SECRET_KEY)})
-
-
-def make_server(tmp_path: Path, transport: httpx.AsyncBaseTransport, **settings: Any):
-    defaults: dict[str, Any] = {
-        "endpoint": "http://wedata.sandbox",
-        "region": REGION,
-        "audit_log": tmp_path / "audit.jsonl",
-        "token_secret": SECRET,
-    }
-    return build_server(
-        Settings(**(defaults | settings)),
-        Credentials(SECRET_ID, SECRET_KEY),
-        transport=transport,
-        audit=JsonLinesAudit(tmp_path / "audit.jsonl"),
-    )
-
-
-async def preview_token(client: Client, arguments: dict[str, Any] | None = None) -> str:
-    result = await client.call_tool(TOOL, arguments or doc_example())
-    assert result.structured_content is not None, result.content
-    return str(result.structured_content["ConfirmationToken"])
-
-
-def text(result: Any) -> str:
-    return " ".join(block.text for block in result.content)
 
 
 async def test_same_token_fifty_times_in_parallel_sends_exactly_one(tmp_path: Path) -> None:

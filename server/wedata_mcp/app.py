@@ -19,6 +19,7 @@ from wedata_mcp.cloud.credentials import Credentials
 from wedata_mcp.cloud.ratelimit import RateLimiter
 from wedata_mcp.guardrail.audit import AuditSink, JsonLinesAudit, default_audit_path
 from wedata_mcp.guardrail.gate import Guardrail
+from wedata_mcp.guardrail.policy import ExecutionBudget, Policy
 from wedata_mcp.guardrail.store import MemoryTokenStore, TokenStore
 from wedata_mcp.guardrail.tokens import TokenAuthority
 from wedata_mcp.prompts import default_prompts_dir, load_prompts
@@ -57,6 +58,7 @@ def build_server(
     store: TokenStore | None = None,
     home: Path | None = None,
     prompts_dir: Path | None = None,
+    policy: Policy | None = None,
 ) -> MCPServer[Runtime]:
     """A ready MCP server. Process-wide parts (rate limiter, token authority and store, audit) are shared by
     every session; each session's lifespan owns one pooled HTTP client."""
@@ -68,6 +70,9 @@ def build_server(
     if audit is None:
         audit = JsonLinesAudit(settings.audit_log or default_audit_path(home or Path.home()), clock)
     store = store or MemoryTokenStore(clock)
+    if policy is None:
+        policy = Policy.from_file(settings.policy_file) if settings.policy_file else Policy()
+    budget = ExecutionBudget(policy.max_executions_per_minute)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Runtime]) -> AsyncGenerator[Runtime]:
@@ -75,11 +80,12 @@ def build_server(
             target, credentials, transport=transport, clock=clock, limiter=limiter, timeout=settings.timeout_seconds
         )
         try:
-            yield Runtime(client, Guardrail(client, authority, audit, store))
+            yield Runtime(client, Guardrail(client, authority, audit, store, policy, budget))
         finally:
             await client.aclose()
 
-    tools = [] if settings.read_only else [rerun_tool(lambda ctx: _runtime(ctx).guardrail)]
+    # Read-only mode: the mutating tool is not even listed.
+    tools = [] if settings.read_only or policy.read_only else [rerun_tool(lambda ctx: _runtime(ctx).guardrail, settings.approval)]
     server = MCPServer(
         "wedata-mcp",
         title="WeData schedule instances",

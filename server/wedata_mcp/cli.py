@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wedata_mcp import __version__
+from wedata_mcp.guardrail.policy import PolicyFileError
 from wedata_mcp.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     sandbox = sub.add_parser("sandbox", help="run the local WeData simulator and print its environment")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    sub.add_parser("demo", help="show the guarded rerun flow on the local simulator through a real MCP client")
     return parser
 
 
@@ -72,12 +74,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("tencentcloud_sdk_common", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
+        if command == "demo":
+            from wedata_mcp.demo import run_demo
+
+            return run_demo()
         if command == "sandbox":
             from wedata_mcp.sandbox.cli import run_sandbox
 
             return run_sandbox(args.host, args.port)
         return _serve(args)
-    except SettingsError as exc:
+    except (SettingsError, PolicyFileError) as exc:
         print(f"wedata-mcp: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -14,6 +14,7 @@ from wedata_mcp.cloud.client import WeDataClient
 from wedata_mcp.cloud.errors import MissingCredentialsError, OutcomeUnknownError, WeDataError
 from wedata_mcp.guardrail import preview
 from wedata_mcp.guardrail.audit import AuditSink
+from wedata_mcp.guardrail.policy import ExecutionBudget, Policy, PolicyError
 from wedata_mcp.guardrail.store import MemoryTokenStore, Recorded, TokenStore
 from wedata_mcp.guardrail.tokens import Token, TokenAuthority, TokenError, request_binding
 from wedata_mcp.models import ACTION, VERSION, BatchOperateResultOpsDto, RunRerunScheduleInstancesRequest
@@ -55,11 +56,51 @@ class Guardrail:
         authority: TokenAuthority,
         audit: AuditSink,
         store: TokenStore | None = None,
+        policy: Policy | None = None,
+        budget: ExecutionBudget | None = None,
     ) -> None:
         self._client = client
         self._authority = authority
         self._audit = audit
         self._store = store or MemoryTokenStore()
+        self.policy = policy or Policy()
+        self._budget = budget or ExecutionBudget(self.policy.max_executions_per_minute)
+
+    @property
+    def region(self) -> str:
+        return self._client.target.region
+
+    def _check_policy(self, request: RunRerunScheduleInstancesRequest, actor: dict[str, Any]) -> None:
+        try:
+            self.policy.check_request(request, self.region)
+        except PolicyError as exc:
+            body = request.wire_body()
+            self._audit.write(
+                "refused",
+                action=ACTION,
+                actor=actor,
+                request_hash=hashlib.sha256(body).hexdigest(),
+                rule=exc.rule,
+                reason=str(exc),
+            )
+            raise
+
+    def record_refusal(self, request: RunRerunScheduleInstancesRequest, actor: dict[str, Any], reason: str) -> None:
+        """Audit an execution that the approval step stopped before it reached the gate."""
+        body = request.wire_body()
+        self._audit.write(
+            "declined", action=ACTION, actor=actor, request_hash=hashlib.sha256(body).hexdigest(), reason=reason
+        )
+
+    async def would_send(self, request: RunRerunScheduleInstancesRequest, token_value: str) -> bool:
+        """Whether `token_value` would let this request be sent now (authentic, bound, unexpired, unused).
+        No side effects: the approval step uses it to decide whether there is anything to ask a person."""
+        try:
+            token = self._authority.open(token_value, self._binding(request.wire_body()))
+            self._authority.check_unexpired(token)
+        except (TokenError, MissingCredentialsError):
+            return False
+        return not await self._store.is_claimed(token.token_id)
 
     def _binding(self, body: bytes) -> str:
         credentials = self._client.credentials
@@ -98,6 +139,7 @@ class Guardrail:
         )
 
     async def dry_run(self, request: RunRerunScheduleInstancesRequest, actor: dict[str, Any]) -> RerunResult:
+        self._check_policy(request, actor)
         binding = self._binding(request.wire_body())
         token = self._authority.mint(binding)
         result = self._result(
@@ -118,12 +160,21 @@ class Guardrail:
         return result
 
     async def execute(
-        self, request: RunRerunScheduleInstancesRequest, token_value: str, actor: dict[str, Any]
+        self,
+        request: RunRerunScheduleInstancesRequest,
+        token_value: str,
+        actor: dict[str, Any],
+        approved_by: str | None,
     ) -> RerunResult:
+        """Send the request once if the token allows it. `approved_by` names the human step that confirmed it
+        (`token` or `elicitation`); None means no approval was obtained, which only a replay survives."""
         body = request.wire_body()
         request_hash = hashlib.sha256(body).hexdigest()
+        self._check_policy(request, actor)
         try:
             token = self._authority.open(token_value, self._binding(body))
+            if approved_by is None and not await self._store.is_claimed(token.token_id):
+                raise TokenError("no person approved this rerun; run a new dry run and confirm it")
             if await self._store.claim(token.token_id, token.expires_at):
                 try:
                     self._authority.check_unexpired(token)
@@ -135,6 +186,21 @@ class Guardrail:
         except (TokenError, MissingCredentialsError) as exc:
             self._audit.write("rejected", action=ACTION, actor=actor, request_hash=request_hash, reason=str(exc))
             raise
+        try:
+            self._budget.take()
+        except PolicyError as exc:
+            await self._store.record(token.token_id, Recorded(error=str(exc)))
+            self._audit.write(
+                "refused",
+                action=ACTION,
+                actor=actor,
+                request_hash=request_hash,
+                rule=exc.rule,
+                reason=str(exc),
+                token_id=token.token_id,
+            )
+            raise
+        actor = actor | {"approved_by": approved_by}
         # Shielded: once the request may be on the wire, a cancelled call must still record its outcome.
         with anyio.CancelScope(shield=True):
             return await self._send(request, body, token, actor, request_hash)

@@ -36,6 +36,8 @@ class TokenStore(Protocol):
 
     async def record(self, token_id: str, outcome: Recorded) -> None: ...
 
+    async def is_claimed(self, token_id: str) -> bool: ...
+
 
 class MemoryTokenStore:
     """Per-process store. Entries live a day past their token's expiry, so a late replay still sends nothing."""
@@ -64,7 +66,7 @@ class MemoryTokenStore:
         entry.outcome = outcome
         entry.done.set()
 
-    def is_claimed(self, token_id: str) -> bool:
+    async def is_claimed(self, token_id: str) -> bool:
         return token_id in self._entries
 
     def _prune(self) -> None:

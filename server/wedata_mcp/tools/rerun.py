@@ -1,19 +1,23 @@
 """The `rerun_schedule_instances` tool: the documented request as its input, the guardrail behind it."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: the SDK reads the `Resolve(resolver)` annotation at run time, and
+# `resolver` is a local of `rerun_tool`.
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import AcceptedElicitation, Context, ElicitationResult, Resolve
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import build_resolver_plans, find_resolved_parameters
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
+from wedata_mcp.guardrail.approval import REFUSED_NO_CHANNEL, ApprovalMode, RerunApproval
 from wedata_mcp.guardrail.gate import Guardrail, RerunResult
 from wedata_mcp.models import RunRerunScheduleInstancesRequest
 from wedata_mcp.models.schema import lean
+from wedata_mcp.tools.approval import approval_resolver
 from wedata_mcp.tools.errors import as_tool_errors
 
 NAME = "rerun_schedule_instances"
@@ -25,7 +29,8 @@ Two steps, always:
 1. Call WITHOUT ConfirmationToken: a dry run. Nothing is sent; you get a preview (Summary, Plan, \
 Warnings, the exact request) and a ConfirmationToken.
 2. Show the preview to the user. Only after they confirm, call again with exactly the same arguments \
-plus ConfirmationToken. Exactly one request is sent; the token works once and expires.
+plus ConfirmationToken. Exactly one request is sent; the token works once and expires. The server may \
+also ask the user directly to confirm.
 
 Select instances with Instances (TaskId + CurRunDate 'YYYY-MM-DD HH:MM:SS') or SearchCondition. \
 RerunType "1" reruns only the instances, "2" them and their downstream, "3" only downstream; \
@@ -52,10 +57,29 @@ def actor_of(ctx: Context[Any, Any]) -> dict[str, Any]:
     }
 
 
-def rerun_tool(guardrail_of: Callable[[Context[Any, Any]], Guardrail]) -> Tool:
-    """The tool, with its input schema taken from the request model itself."""
+def _approved_by(outcome: ElicitationResult[Any]) -> str | None:
+    """`token`, `elicitation`, or None (nobody approved); raise if a person said no or no one can be asked."""
+    if not isinstance(outcome, AcceptedElicitation):
+        raise ToolError(f"not executed: the person did not confirm the rerun ({outcome.action})")
+    data: Any = outcome.data
+    if isinstance(data, RerunApproval):
+        if not data.confirm:
+            raise ToolError("not executed: the person answered no")
+        return "elicitation"
+    if data == "refuse":
+        raise ToolError(REFUSED_NO_CHANNEL)
+    return "token" if data == "token" else None
 
-    async def rerun_schedule_instances(ctx: Context[Any, Any], **arguments: Any) -> RerunResult:
+
+def rerun_tool(guardrail_of: Callable[[Context[Any, Any]], Guardrail], approval: ApprovalMode = "auto") -> Tool:
+    """The tool, with its input schema taken from the request model itself."""
+    resolver = approval_resolver(guardrail_of, approval, list(RerunArguments.model_fields))
+
+    async def rerun_schedule_instances(
+        ctx: Context[Any, Any],
+        human: Annotated[ElicitationResult[RerunApproval], Resolve(resolver)],
+        **arguments: Any,
+    ) -> RerunResult:
         token = arguments.pop("ConfirmationToken", None)
 
         async def run() -> RerunResult:
@@ -64,10 +88,16 @@ def rerun_tool(guardrail_of: Callable[[Context[Any, Any]], Guardrail]) -> Tool:
             if token is None:
                 return await guardrail.dry_run(request, actor_of(ctx))
             # A present but empty token is a token (and an invalid one), never "no token".
-            return await guardrail.execute(request, token, actor_of(ctx))
+            try:
+                approved_by = _approved_by(human)
+            except ToolError as exc:
+                guardrail.record_refusal(request, actor_of(ctx), str(exc))
+                raise
+            return await guardrail.execute(request, token, actor_of(ctx), approved_by)
 
         return await as_tool_errors(run)
 
+    resolved = find_resolved_parameters(rerun_schedule_instances)
     return Tool(
         fn=rerun_schedule_instances,
         name=NAME,
@@ -81,6 +111,8 @@ def rerun_tool(guardrail_of: Callable[[Context[Any, Any]], Guardrail]) -> Tool:
         ),
         is_async=True,
         context_kwarg="ctx",
+        resolved_params=dict(resolved),
+        resolver_plans=build_resolver_plans(resolved, set(RerunArguments.model_fields)),
         annotations=ToolAnnotations(
             title="Rerun WeData schedule instances",
             read_only_hint=False,

@@ -1,0 +1,72 @@
+"""Test helper: servers wired to the simulator in-process (httpx.ASGITransport), with faults on demand."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from mcp import Client
+from mcp.server.mcpserver import MCPServer
+
+from tests.conftest import REGION, SECRET_ID, SECRET_KEY, doc_example
+from wedata_mcp.app import build_server
+from wedata_mcp.cloud.credentials import Credentials
+from wedata_mcp.guardrail.audit import JsonLinesAudit
+from wedata_mcp.guardrail.policy import Policy
+from wedata_mcp.sandbox.app import Sandbox
+from wedata_mcp.sandbox.protocol import Account
+from wedata_mcp.settings import Settings
+
+TOOL = "rerun_schedule_instances"
+SECRET = "shared-secret-of-two-replicas-0123456789"
+
+
+class Wire(httpx.AsyncBaseTransport):
+    """The in-process simulator, with an optional fault per call number (1-based) and a count of sends."""
+
+    def __init__(self, sandbox: Sandbox, faults: dict[int, Callable[[httpx.Request], httpx.Response]] | None = None):
+        self._inner = httpx.ASGITransport(app=sandbox.app())
+        self._faults = faults or {}
+        self.sent = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent += 1
+        fault = self._faults.get(self.sent)
+        if fault is not None:
+            return fault(request)
+        return await self._inner.handle_async_request(request)
+
+
+def new_sandbox() -> Sandbox:
+    return Sandbox(accounts={SECRET_ID: Account(SECRET_ID, SECRET_KEY)})
+
+
+def make_server(
+    tmp_path: Path, transport: httpx.AsyncBaseTransport, *, policy: Policy | None = None, **settings: Any
+) -> MCPServer[Any]:
+    """A fresh server on the in-process simulator, with the audit log in `tmp_path`."""
+    defaults: dict[str, Any] = {
+        "endpoint": "http://wedata.sandbox",
+        "region": REGION,
+        "audit_log": tmp_path / "audit.jsonl",
+        "token_secret": SECRET,
+    }
+    return build_server(
+        Settings(**(defaults | settings)),
+        Credentials(SECRET_ID, SECRET_KEY),
+        transport=transport,
+        audit=JsonLinesAudit(tmp_path / "audit.jsonl"),
+        policy=policy,
+    )
+
+
+async def preview_token(client: Client, arguments: dict[str, Any] | None = None) -> str:
+    result = await client.call_tool(TOOL, arguments or doc_example())
+    assert result.structured_content is not None, result.content
+    return str(result.structured_content["ConfirmationToken"])
+
+
+def text(result: Any) -> str:
+    return " ".join(block.text for block in result.content)
