@@ -11,8 +11,8 @@ from mcp import Client
 from mcp_types import ElicitRequestParams, ElicitResult
 
 from tests.conftest import Endpoint, audit_records, doc_example
-from tests.spawn import connect, server_env
 from tests.inproc import Wire, make_server, new_sandbox, preview_token, text
+from tests.spawn import connect, server_env
 
 pytestmark = pytest.mark.anyio
 TOOL = "rerun_schedule_instances"

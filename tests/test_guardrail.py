@@ -18,8 +18,6 @@ from tests.inproc import SECRET, Wire, make_server, new_sandbox, preview_token, 
 from wedata_mcp.app import build_server
 from wedata_mcp.cloud.credentials import Credentials
 from wedata_mcp.guardrail.audit import JsonLinesAudit
-from wedata_mcp.sandbox.app import Sandbox
-from wedata_mcp.sandbox.protocol import Account
 from wedata_mcp.settings import Settings
 
 pytestmark = pytest.mark.anyio

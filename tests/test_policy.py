@@ -88,7 +88,7 @@ def test_policy_file_is_toml_with_a_policy_table(tmp_path: Path) -> None:
 def test_a_bad_policy_file_fails_closed(tmp_path: Path, content: str) -> None:
     path = tmp_path / "policy.toml"
     path.write_text(content)
-    with pytest.raises(PolicyFileError, match="policy.toml"):
+    with pytest.raises(PolicyFileError, match=r"policy\.toml"):
         Policy.from_file(path)
 
 

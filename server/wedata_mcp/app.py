@@ -85,7 +85,8 @@ def build_server(
             await client.aclose()
 
     # Read-only mode: the mutating tool is not even listed.
-    tools = [] if settings.read_only or policy.read_only else [rerun_tool(lambda ctx: _runtime(ctx).guardrail, settings.approval)]
+    read_only = settings.read_only or policy.read_only
+    tools = [] if read_only else [rerun_tool(lambda ctx: _runtime(ctx).guardrail, settings.approval)]
     server = MCPServer(
         "wedata-mcp",
         title="WeData schedule instances",
