@@ -61,23 +61,25 @@ def _ready_at(world: World, instance: Instance) -> datetime | None:
     return max(ends)
 
 
-def _next_event(world: World) -> tuple[datetime, InstanceKey] | None:
+def next_event(world: World) -> tuple[datetime, InstanceKey] | None:
+    """The next start or finish the scheduler will make, or None once the world has settled."""
     best: tuple[datetime, int, InstanceKey] | None = None
-    for key, instance in world.instances.items():
-        when: datetime | None = None
-        if instance.state in states.RUNNING_CODES and instance.start_time is not None:
-            when = instance.start_time + timedelta(seconds=world.tasks[key.task_id].run_seconds)
-        elif instance.state in _WAITING:
-            when = _ready_at(world, instance)
-        if when is not None and (best is None or (when, world.task_order(key.task_id)) < best[:2]):
-            best = (when, world.task_order(key.task_id), key)
+    with world.lock:
+        for key, instance in world.instances.items():
+            when: datetime | None = None
+            if instance.state in states.RUNNING_CODES and instance.start_time is not None:
+                when = instance.start_time + timedelta(seconds=world.tasks[key.task_id].run_seconds)
+            elif instance.state in _WAITING:
+                when = _ready_at(world, instance)
+            if when is not None and (best is None or (when, world.task_order(key.task_id)) < best[:2]):
+                best = (when, world.task_order(key.task_id), key)
     return None if best is None else (best[0], best[2])
 
 
 def advance(world: World, to: datetime) -> None:
     """Play every start and finish due up to `to`, in time order; never goes back in time."""
     with world.lock:
-        while (event := _next_event(world)) is not None and event[0] <= to:
+        while (event := next_event(world)) is not None and event[0] <= to:
             at, key = event
             instance = world.instances[key]
             if instance.state in states.RUNNING_CODES:
