@@ -9,13 +9,25 @@ from tests.test_sandbox_support import ODS_PAYMENTS
 
 
 def test_demo_shows_preview_confirmation_execution_and_changed_states() -> None:
-    done = subprocess.run([sys.executable, "-m", "wedata_mcp", "demo"], capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "wedata_mcp", "demo"], capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
-    steps = ["== 1. Find yesterday's failed instances", "== 2. Dry run", "Status: dry_run", "ConfirmationToken:",
-             "== 3. Confirmation", "on the user's behalf", "== 4. Execute", "Status: executed",
-             "requests received: 1", "== 5. The instances' new states", "failed -> success", "Audit log"]
+    steps = [
+        "== 1. Find yesterday's failed instances",
+        "== 2. Dry run",
+        "Status: dry_run",
+        "ConfirmationToken:",
+        "== 3. Confirmation",
+        "on the user's behalf",
+        "== 4. Execute",
+        "Status: executed",
+        "requests received: 1",
+        "== 5. The instances' new states",
+        "failed -> success",
+        "Audit log",
+    ]
     positions = [out.find(step) for step in steps]
     assert -1 not in positions, [s for s, p in zip(steps, positions, strict=True) if p == -1]
     assert positions == sorted(positions), "the transcript's steps are out of order"

@@ -56,8 +56,14 @@ def task_ids(live: Live, **condition: Any) -> set[str]:
 
 def test_yesterday_two_instances_failed_and_six_wait_for_upstream(live: Live) -> None:
     assert task_ids(live, StateList=[4]) == {ODS_PAYMENTS, DWS_USER_ACTIVITY}
-    assert task_ids(live, StateList=[12]) == {DWD_PAYMENTS, DWD_ORDER_FACTS, DWS_DAILY_SALES, ADS_SALES_DASHBOARD,
-                                              ADS_USER_RETENTION, ADS_PARTNER_EXPORT}
+    assert task_ids(live, StateList=[12]) == {
+        DWD_PAYMENTS,
+        DWD_ORDER_FACTS,
+        DWS_DAILY_SALES,
+        ADS_SALES_DASHBOARD,
+        ADS_USER_RETENTION,
+        ADS_PARTNER_EXPORT,
+    }
     assert len(search(live, DateFrom=DAY_BEFORE, DateTo=DAY_BEFORE, StateList=[2])) == 12
 
 
@@ -75,17 +81,20 @@ def test_pages_are_one_based_and_cover_every_instance_once(live: Live) -> None:
     assert live.call(DESCRIBE, {"PageIndex": 4, "PageSize": 10})["Data"]["Items"] == []
 
 
-@pytest.mark.parametrize(("condition", "expected"), [
-    ({"ProjectId": GROWTH_BI}, {ADS_SALES_DASHBOARD, ADS_USER_RETENTION, ADS_PARTNER_EXPORT}),
-    ({"WorkflowIdList": ["2b3f7a10-51c5-4c8e-9a1e-0d6f1c2a7b01"]}, {ODS_ORDERS, ODS_PAYMENTS, "20240226155012702"}),
-    ({"TaskNameList": ["PAYMENTS"]}, {ODS_PAYMENTS, DWD_PAYMENTS}),
-    ({"WorkflowNameList": ["dws_"]}, {DWS_DAILY_SALES, DWS_USER_ACTIVITY}),
-    ({"OwnerList": ["bob"]}, {ODS_PAYMENTS, DWD_PAYMENTS}),
-    ({"Keyword": "order_facts"}, {DWD_ORDER_FACTS}),
-    ({"Keyword": DWD_ORDERS}, {DWD_ORDERS}),
-    ({"TaskIdList": [DWD_ORDERS, ODS_ORDERS], "StateList": [2]}, {DWD_ORDERS, ODS_ORDERS}),
-    ({"InstanceType": "0"}, set()),
-])
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ({"ProjectId": GROWTH_BI}, {ADS_SALES_DASHBOARD, ADS_USER_RETENTION, ADS_PARTNER_EXPORT}),
+        ({"WorkflowIdList": ["2b3f7a10-51c5-4c8e-9a1e-0d6f1c2a7b01"]}, {ODS_ORDERS, ODS_PAYMENTS, "20240226155012702"}),
+        ({"TaskNameList": ["PAYMENTS"]}, {ODS_PAYMENTS, DWD_PAYMENTS}),
+        ({"WorkflowNameList": ["dws_"]}, {DWS_DAILY_SALES, DWS_USER_ACTIVITY}),
+        ({"OwnerList": ["bob"]}, {ODS_PAYMENTS, DWD_PAYMENTS}),
+        ({"Keyword": "order_facts"}, {DWD_ORDER_FACTS}),
+        ({"Keyword": DWD_ORDERS}, {DWD_ORDERS}),
+        ({"TaskIdList": [DWD_ORDERS, ODS_ORDERS], "StateList": [2]}, {DWD_ORDERS, ODS_ORDERS}),
+        ({"InstanceType": "0"}, set()),
+    ],
+)
 def test_search_condition_filters(live: Live, condition: dict[str, Any], expected: set[str]) -> None:
     assert task_ids(live, **condition) == expected
 
@@ -99,7 +108,10 @@ def test_dag_lookup_lists_an_instances_children_across_projects(live: Live) -> N
     anchor = instance(DWD_ORDER_FACTS)
     assert {t for t, _ in search(live, Instance=anchor, DagDeal=True)} == {DWS_DAILY_SALES}
     assert {t for t, _ in search(live, Instance=anchor, DagDeal=True, DagDepth=3)} == {
-        DWS_DAILY_SALES, ADS_SALES_DASHBOARD, ADS_PARTNER_EXPORT}
+        DWS_DAILY_SALES,
+        ADS_SALES_DASHBOARD,
+        ADS_PARTNER_EXPORT,
+    }
     assert {t for t, _ in search(live, Instance=anchor, DagDeal=True, DagType="1")} == {DWD_ORDERS, DWD_PAYMENTS}
 
 
@@ -124,19 +136,28 @@ def test_an_instances_fields_follow_the_sdks_instance_ops_dto(live: Live) -> Non
 def test_last_log_of_an_instance_and_of_a_missing_one(live: Live) -> None:
     assert "ERROR Container killed by YARN" in live.call("DescribeInstanceLastLog", instance(DWS_USER_ACTIVITY))["Data"]
     assert error_code(live.call("DescribeInstanceLastLog", instance(DWS_USER_ACTIVITY, DAY_BEFORE + "x"))) == (
-        "InvalidParameterValue")
+        "InvalidParameterValue"
+    )
     assert error_code(live.call("DescribeInstanceLastLog", {"TaskId": ODS_PAYMENTS})) == "MissingParameter"
     assert error_code(live.call("DescribeInstanceLastLog", instance("nope"))) == "ResourceNotFound"
 
 
 def test_depend_ops_tasks_walks_up_and_down(live: Live) -> None:
     up = live.call("DescribeDependOpsTasks", {"TaskId": DWS_DAILY_SALES, "Deep": 6, "Up": 1})["Data"]
-    assert {t["TaskId"] for t in up["TasksList"]} == {DWS_DAILY_SALES, DWD_ORDER_FACTS, DWD_ORDERS, DWD_PAYMENTS,
-                                                     ODS_ORDERS, ODS_PAYMENTS, "20240307220104702",
-                                                     "20240226155012702"}
+    assert {t["TaskId"] for t in up["TasksList"]} == {
+        DWS_DAILY_SALES,
+        DWD_ORDER_FACTS,
+        DWD_ORDERS,
+        DWD_PAYMENTS,
+        ODS_ORDERS,
+        ODS_PAYMENTS,
+        "20240307220104702",
+        "20240226155012702",
+    }
     down = live.call("DescribeDependOpsTasks", {"TaskId": DWS_DAILY_SALES, "Deep": 1, "Up": 0})["Data"]
     assert [(link["TaskFrom"], link["TaskTo"], link["LinkType"]) for link in down["LinksList"]] == [
-        (DWS_DAILY_SALES, ADS_SALES_DASHBOARD, "virtual_real")]
+        (DWS_DAILY_SALES, ADS_SALES_DASHBOARD, "virtual_real")
+    ]
     assert error_code(live.call("DescribeDependOpsTasks", {"TaskId": "nope"})) == "ResourceNotFound"
 
 
@@ -145,10 +166,14 @@ def test_a_world_loads_from_a_users_own_file(tmp_path: Path) -> None:
         "now": "2030-01-02 08:00:00",
         "projects": [{"project_id": "p1", "project_name": "mini", "project_ident": "mini"}],
         "workflows": [{"workflow_id": "w1", "workflow_name": "wf", "project_id": "p1"}],
-        "tasks": [{"task_id": "a", "task_name": "a", "workflow_id": "w1", "in_charge": "me"},
-                  {"task_id": "b", "task_name": "b", "workflow_id": "w1", "in_charge": "me", "upstream": ["a"]}],
-        "instances": [{"task_id": "a", "cur_run_date": "2030-01-01 00:00:00", "state": "4"},
-                      {"task_id": "b", "cur_run_date": "2030-01-01 00:00:00", "state": "12"}],
+        "tasks": [
+            {"task_id": "a", "task_name": "a", "workflow_id": "w1", "in_charge": "me"},
+            {"task_id": "b", "task_name": "b", "workflow_id": "w1", "in_charge": "me", "upstream": ["a"]},
+        ],
+        "instances": [
+            {"task_id": "a", "cur_run_date": "2030-01-01 00:00:00", "state": "4"},
+            {"task_id": "b", "cur_run_date": "2030-01-01 00:00:00", "state": "12"},
+        ],
     }
     path = tmp_path / "seed.json"
     path.write_text(json.dumps(seed), encoding="utf-8")
@@ -156,13 +181,18 @@ def test_a_world_loads_from_a_users_own_file(tmp_path: Path) -> None:
     assert [k.task_id for k in world.downstream_instances(world.instance("a", "2030-01-01 00:00:00").key)] == ["b"]
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"tasks": [{"task_id": "a", "task_name": "a", "workflow_id": "w9", "in_charge": "me"}]}, "unknown workflow"),
-    ({"instances": [{"task_id": "a", "cur_run_date": "2030-01-01", "state": "2"}]}, "cur_run_date"),
-    ({"instances": [{"task_id": "a", "cur_run_date": "2030-01-01 00:00:00", "state": "99"}]}, "state code"),
-    ({"tasks": [{"task_id": "a", "task_name": "a", "workflow_id": "w1", "in_charge": "me", "upstream": ["a"]}]},
-     "cycle"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"tasks": [{"task_id": "a", "task_name": "a", "workflow_id": "w9", "in_charge": "me"}]}, "unknown workflow"),
+        ({"instances": [{"task_id": "a", "cur_run_date": "2030-01-01", "state": "2"}]}, "cur_run_date"),
+        ({"instances": [{"task_id": "a", "cur_run_date": "2030-01-01 00:00:00", "state": "99"}]}, "state code"),
+        (
+            {"tasks": [{"task_id": "a", "task_name": "a", "workflow_id": "w1", "in_charge": "me", "upstream": ["a"]}]},
+            "cycle",
+        ),
+    ],
+)
 def test_a_broken_seed_is_refused_with_the_reason(change: dict[str, Any], message: str) -> None:
     seed: dict[str, Any] = {
         "now": "2030-01-02 08:00:00",

@@ -58,8 +58,9 @@ def last_received(live: Live) -> tuple[str | None, bool, bool]:
     return received.fault, received.verified, received.executed
 
 
-@pytest.mark.parametrize(("kind", "code"), [("rate_limit", "RequestLimitExceeded"),
-                                           ("internal_error", "InternalError")])
+@pytest.mark.parametrize(
+    ("kind", "code"), [("rate_limit", "RequestLimitExceeded"), ("internal_error", "InternalError")]
+)
 def test_envelope_faults_answer_200_with_the_error_and_do_not_execute(live: Live, kind: str, code: str) -> None:
     live.sandbox.faults.inject(kind, action=RERUN)
     response = live.post(RERUN, PARAMS)
@@ -139,8 +140,12 @@ def test_a_drop_in_process_raises_connection_reset() -> None:
     sandbox = new_sandbox(FakeClock())
     sandbox.faults.inject("drop")
     clock = sandbox.clock
-    client = WeDataClient(Target("http://wedata.sandbox", REGION), Credentials(SECRET_ID, SECRET_KEY),
-                          transport=httpx.ASGITransport(app=sandbox.app()), clock=clock)
+    client = WeDataClient(
+        Target("http://wedata.sandbox", REGION),
+        Credentials(SECRET_ID, SECRET_KEY),
+        transport=httpx.ASGITransport(app=sandbox.app()),
+        clock=clock,
+    )
 
     async def call() -> None:
         try:
@@ -158,8 +163,11 @@ async def test_the_product_client_reports_a_dropped_rerun_as_outcome_unknown_and
     client = WeDataClient(Target(live.url, REGION), Credentials(SECRET_ID, SECRET_KEY), clock=live.clock)
     try:
         with anyio.fail_after(10), pytest.raises(OutcomeUnknownError):
-            await client.call(RERUN, b'{"Instances": [{"TaskId": "%s", "CurRunDate": "2026-11-24 00:00:00"}]}'
-                              % ODS_PAYMENTS.encode(), mutating=True)
+            await client.call(
+                RERUN,
+                b'{"Instances": [{"TaskId": "%s", "CurRunDate": "2026-11-24 00:00:00"}]}' % ODS_PAYMENTS.encode(),
+                mutating=True,
+            )
     finally:
         await client.aclose()
     assert len(live.sandbox.requests(RERUN)) == 1 and reruns(live) == 1

@@ -67,10 +67,15 @@ def test_sdk_reruns_the_api_references_example_request(served: tuple[Sandbox, st
 def test_sdk_lists_yesterdays_failed_instances(served: tuple[Sandbox, str]) -> None:
     _, endpoint = served
     request = models.DescribeScheduleInstancesRequest()
-    request.from_json_string(json.dumps({
-        "PageIndex": 1, "PageSize": 10,
-        "SearchCondition": {"StateList": [4], "DateFrom": YESTERDAY, "DateTo": YESTERDAY},
-    }))
+    request.from_json_string(
+        json.dumps(
+            {
+                "PageIndex": 1,
+                "PageSize": 10,
+                "SearchCondition": {"StateList": [4], "DateFrom": YESTERDAY, "DateTo": YESTERDAY},
+            }
+        )
+    )
     data = sdk_client(endpoint).DescribeScheduleInstances(request).Data
     assert data.TotalCount == 2 and data.TotalPage == 1 and data.PageNumber == 1 and data.PageSize == 10
     items = {item.TaskId: item for item in data.Items}

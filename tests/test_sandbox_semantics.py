@@ -80,8 +80,12 @@ DOWNSTREAM_CASES = [
     # dwd_users_clean has no child in its own workflow; two in dws_aggregate, three more in growth_bi.
     (DWD_USERS, "2", "1", {DWD_USERS}),
     (DWD_USERS, "2", "2", {DWD_USERS, DWS_USER_ACTIVITY, DWS_DAILY_SALES}),
-    (DWD_USERS, "2", "3", {DWD_USERS, DWS_USER_ACTIVITY, DWS_DAILY_SALES, ADS_USER_RETENTION,
-                           ADS_SALES_DASHBOARD, ADS_PARTNER_EXPORT}),
+    (
+        DWD_USERS,
+        "2",
+        "3",
+        {DWD_USERS, DWS_USER_ACTIVITY, DWS_DAILY_SALES, ADS_USER_RETENTION, ADS_SALES_DASHBOARD, ADS_PARTNER_EXPORT},
+    ),
     (DWD_USERS, "3", "2", {DWS_USER_ACTIVITY, DWS_DAILY_SALES}),
     # ods_orders_sync's only child is in another workflow: scope "1" stops at once, "2" follows it.
     (ODS_ORDERS, "2", "1", {ODS_ORDERS}),
@@ -93,8 +97,9 @@ DOWNSTREAM_CASES = [
 def test_rerun_type_and_downstream_scope_select_exactly_the_documented_instances(
     live: Live, task_id: str, rerun_type: str, son_instance_type: str, expected: set[str]
 ) -> None:
-    response = rerun(live, Instances=[instance(task_id)], RerunType=rerun_type, SonInstanceType=son_instance_type,
-                     CheckFather=False)
+    response = rerun(
+        live, Instances=[instance(task_id)], RerunType=rerun_type, SonInstanceType=son_instance_type, CheckFather=False
+    )
     assert response["Data"] == {"Result": True, "ErrorId": None, "ErrorDesc": None}
     assert rerun_set(live) == expected
     # The pure expansion other code previews with agrees with what the endpoint did.
@@ -135,18 +140,29 @@ def test_without_check_father_the_same_rerun_is_accepted_and_starts_at_once(live
 def test_check_father_passes_when_the_failed_upstream_reruns_in_the_same_request(live: Live) -> None:
     response = rerun(live, Instances=[instance(ODS_PAYMENTS)], RerunType="2", SonInstanceType="3", CheckFather=True)
     assert response["Data"]["Result"] is True
-    assert rerun_set(live) == {ODS_PAYMENTS, DWD_PAYMENTS, DWD_ORDER_FACTS, DWS_DAILY_SALES, ADS_SALES_DASHBOARD,
-                               ADS_PARTNER_EXPORT}
+    assert rerun_set(live) == {
+        ODS_PAYMENTS,
+        DWD_PAYMENTS,
+        DWD_ORDER_FACTS,
+        DWS_DAILY_SALES,
+        ADS_SALES_DASHBOARD,
+        ADS_PARTNER_EXPORT,
+    }
 
 
-@pytest.mark.parametrize(("check_parent_type", "accepted"), [(None, False), ("ALL", False),
-                                                             ("MAKE_SCOPE", True), ("NONE", True)])
+@pytest.mark.parametrize(
+    ("check_parent_type", "accepted"), [(None, False), ("ALL", False), ("MAKE_SCOPE", True), ("NONE", True)]
+)
 def test_check_parent_type_decides_whose_upstream_check_father_checks(
     live: Live, check_parent_type: str | None, accepted: bool
 ) -> None:
     # dwd_orders_clean's own upstream succeeded, but its child dwd_order_facts also waits on dwd_payments_clean.
-    params: dict[str, Any] = {"Instances": [instance(DWD_ORDERS)], "RerunType": "2", "SonInstanceType": "1",
-                              "CheckFather": True}
+    params: dict[str, Any] = {
+        "Instances": [instance(DWD_ORDERS)],
+        "RerunType": "2",
+        "SonInstanceType": "1",
+        "CheckFather": True,
+    }
     if check_parent_type:
         params["CheckParentType"] = check_parent_type
     response = rerun(live, **params)
@@ -191,8 +207,9 @@ def test_async_mode_returns_an_async_action_id_that_is_recorded(live: Live) -> N
 
 
 def test_every_accepted_rerun_is_recorded_with_its_parameters(live: Live) -> None:
-    rerun(live, Instances=[instance(ODS_PAYMENTS)], RerunType="2", SonInstanceType="2", DependentWay="1",
-          CheckFather=True)
+    rerun(
+        live, Instances=[instance(ODS_PAYMENTS)], RerunType="2", SonInstanceType="2", DependentWay="1", CheckFather=True
+    )
     record = live.sandbox.world.rerun_records[-1]
     assert (record.rerun_type, record.son_instance_type, record.check_father) == ("2", "2", True)
     assert [k.task_id for k in record.selected] == [ODS_PAYMENTS]
@@ -209,14 +226,17 @@ def test_the_api_references_example_body_is_accepted_verbatim(live: Live) -> Non
     assert [tuple(k) for k in record.rerun] == [(DWD_ORDERS, "2024-04-10 00:00:00")]
 
 
-@pytest.mark.parametrize(("params", "code"), [
-    ({"RerunType": "1"}, "MissingParameter"),
-    ({"Instances": [{"TaskId": DWD_ORDERS}], "RerunType": "1"}, "MissingParameter"),
-    ({"Instances": [instance(DWD_ORDERS)], "RerunTyp": "1"}, "UnknownParameter"),
-    ({"Instances": [instance(DWD_ORDERS)], "RerunType": "4"}, "InvalidParameterValue"),
-    ({"Instances": [instance(DWD_ORDERS)], "RerunType": 1}, "InvalidParameterValue"),
-    ({"Instances": [instance(DWD_ORDERS, "yesterday")], "RerunType": "1"}, "InvalidParameterValue"),
-])
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"RerunType": "1"}, "MissingParameter"),
+        ({"Instances": [{"TaskId": DWD_ORDERS}], "RerunType": "1"}, "MissingParameter"),
+        ({"Instances": [instance(DWD_ORDERS)], "RerunTyp": "1"}, "UnknownParameter"),
+        ({"Instances": [instance(DWD_ORDERS)], "RerunType": "4"}, "InvalidParameterValue"),
+        ({"Instances": [instance(DWD_ORDERS)], "RerunType": 1}, "InvalidParameterValue"),
+        ({"Instances": [instance(DWD_ORDERS, "yesterday")], "RerunType": "1"}, "InvalidParameterValue"),
+    ],
+)
 def test_bad_parameters_get_tencents_codes_and_rerun_nothing(live: Live, params: dict[str, Any], code: str) -> None:
     response = rerun(live, **params)
     assert error_code(response) == code

@@ -66,13 +66,28 @@ class Live:
     url: str
     clock: FakeClock
 
-    def post(self, action: str, params: Any = None, *, body: bytes | None = None, secret_id: str = SECRET_ID,
-             secret_key: str = SECRET_KEY, version: str = "2021-08-20", timeout: float = 10.0,
-             headers: dict[str, str] | None = None, clock_skew: float = 0.0) -> httpx.Response:
+    def post(
+        self,
+        action: str,
+        params: Any = None,
+        *,
+        body: bytes | None = None,
+        secret_id: str = SECRET_ID,
+        secret_key: str = SECRET_KEY,
+        version: str = "2021-08-20",
+        timeout: float = 10.0,
+        headers: dict[str, str] | None = None,
+        clock_skew: float = 0.0,
+    ) -> httpx.Response:
         """One signed API 3.0 POST (a fresh connection each time, so a dropped one affects only itself)."""
         content = body if body is not None else json.dumps(params or {}).encode()
-        sent = {"Content-Type": "application/json", "X-TC-Action": action, "X-TC-Version": version,
-                "X-TC-Region": REGION, **(headers or {})}
+        sent = {
+            "Content-Type": "application/json",
+            "X-TC-Action": action,
+            "X-TC-Version": version,
+            "X-TC-Region": REGION,
+            **(headers or {}),
+        }
         auth = TC3Auth(SigningKey(secret_id, secret_key), "wedata", lambda: self.clock() + clock_skew)
         with httpx.Client(timeout=timeout) as client:
             return client.post(self.url, content=content, headers=sent, auth=auth)

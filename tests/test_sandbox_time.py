@@ -51,8 +51,10 @@ def state_of(live: Live, *task_ids: str) -> list[str]:
 
 
 def test_a_rerun_with_children_runs_down_the_chain_to_success(live: Live) -> None:
-    live.call("RunRerunScheduleInstances", {"Instances": [instance(ODS_PAYMENTS)], "RerunType": "2",
-                                            "SonInstanceType": "3", "CheckFather": True})
+    live.call(
+        "RunRerunScheduleInstances",
+        {"Instances": [instance(ODS_PAYMENTS)], "RerunType": "2", "SonInstanceType": "3", "CheckFather": True},
+    )
     assert state_of(live, *CHAIN) == ["1", "12", "12", "12", "12", "12"]
     live.clock.advance(239)  # ods_payments_sync runs 240 simulated seconds
     assert state_of(live, *CHAIN)[:2] == ["1", "12"]
@@ -69,8 +71,10 @@ def test_a_rerun_with_children_runs_down_the_chain_to_success(live: Live) -> Non
 
 
 def test_a_task_seeded_to_keep_failing_fails_again_and_its_downstream_keeps_waiting(live: Live) -> None:
-    live.call("RunRerunScheduleInstances", {"Instances": [instance(DWS_USER_ACTIVITY)], "RerunType": "2",
-                                            "SonInstanceType": "3"})
+    live.call(
+        "RunRerunScheduleInstances",
+        {"Instances": [instance(DWS_USER_ACTIVITY)], "RerunType": "2", "SonInstanceType": "3"},
+    )
     assert state_of(live, DWS_USER_ACTIVITY, ADS_USER_RETENTION) == ["1", "12"]
     live.clock.advance(3600)
     activity = describe(live, DWS_USER_ACTIVITY)[DWS_USER_ACTIVITY]

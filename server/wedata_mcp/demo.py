@@ -133,7 +133,7 @@ async def _settle(sandbox: Sandbox) -> None:
 async def _flow(sandbox: Sandbox, env: dict[str, str], work: Path, out: TextIO) -> int:
     t = Transcript(out)
     url = env["WEDATA_ENDPOINT"]
-    yesterday = (datetime.combine(sandbox.now().date(), datetime.min.time()) - timedelta(days=1))
+    yesterday = datetime.combine(sandbox.now().date(), datetime.min.time()) - timedelta(days=1)
     day = yesterday.strftime("%Y-%m-%d %H:%M:%S")
     t.say("wedata-mcp demo: a guarded WeData rerun, end to end, against the local simulator")
     t.say(f"simulator: {url} (simulated now {sandbox.now():%Y-%m-%d %H:%M}, {DEMO_SPEED:g}x speed)")
@@ -147,15 +147,20 @@ async def _flow(sandbox: Sandbox, env: dict[str, str], work: Path, out: TextIO) 
 
             t.step(f"1. Find yesterday's failed instances (data time {day})")
             failed = await finder.find({"StateList": [int(states.FAILED)], "DateFrom": day, "DateTo": day})
-            t.say(f"via {'the MCP tool ' + FIND_TOOL if finder.via_tool else 'DescribeScheduleInstances (read-only)'}:",
-                  indent=2)
+            t.say(
+                f"via {'the MCP tool ' + FIND_TOOL if finder.via_tool else 'DescribeScheduleInstances (read-only)'}:",
+                indent=2,
+            )
             t.table(failed)
             if not failed:
                 raise DemoError("the simulator shows no failed instance yesterday")
 
             arguments: dict[str, Any] = {
                 "Instances": [{"TaskId": i["TaskId"], "CurRunDate": i["CurRunDate"]} for i in failed],
-                "RerunType": "2", "SonInstanceType": "3", "CheckFather": True, "DependentWay": "1",
+                "RerunType": "2",
+                "SonInstanceType": "3",
+                "CheckFather": True,
+                "DependentWay": "1",
             }
             t.step(f"2. Dry run: {RERUN_TOOL} without ConfirmationToken (nothing is sent)")
             t.say("arguments: " + json.dumps(arguments, ensure_ascii=False), indent=2)
@@ -164,11 +169,17 @@ async def _flow(sandbox: Sandbox, env: dict[str, str], work: Path, out: TextIO) 
             if preview["Status"] != "dry_run" or sandbox.requests("RunRerunScheduleInstances", verified=None):
                 raise DemoError("the dry run was not a dry run")
             covered = expand_rerun(sandbox.world, arguments).rerun
-            t.say(f"[simulator] if executed, this request reruns {len(covered)} instances "
-                  "(the failed ones and everything downstream of them).", indent=2)
-            before = {(i["TaskId"], i["CurRunDate"]): str(i["State"])
-                      for i in await finder.find({"TaskIdList": sorted({k.task_id for k in covered}),
-                                                  "DateFrom": day, "DateTo": day})}
+            t.say(
+                f"[simulator] if executed, this request reruns {len(covered)} instances "
+                "(the failed ones and everything downstream of them).",
+                indent=2,
+            )
+            before = {
+                (i["TaskId"], i["CurRunDate"]): str(i["State"])
+                for i in await finder.find(
+                    {"TaskIdList": sorted({k.task_id for k in covered}), "DateFrom": day, "DateTo": day}
+                )
+            }
 
             t.step("3. Confirmation")
             t.say("In a real session a person reads the preview above and says yes (or no).", indent=2)
@@ -193,8 +204,11 @@ async def _flow(sandbox: Sandbox, env: dict[str, str], work: Path, out: TextIO) 
             t.table(after, before)
             again = [str(i["TaskId"]) for i in after if str(i["State"]) in states.FAILED_CODES]
             if again:
-                t.say(f"{len(again)} instance(s) failed again ({', '.join(again)}): a rerun does not fix every "
-                      "failure; read the error and the log before trying again.", indent=2)
+                t.say(
+                    f"{len(again)} instance(s) failed again ({', '.join(again)}): a rerun does not fix every "
+                    "failure; read the error and the log before trying again.",
+                    indent=2,
+                )
     await api.aclose()
     audit = work / "audit.jsonl"
     events = [json.loads(line).get("event", "?") for line in audit.read_text(encoding="utf-8").splitlines()]

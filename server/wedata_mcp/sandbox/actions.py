@@ -43,18 +43,28 @@ def run_rerun_schedule_instances(world: World, params: dict[str, Any], now: date
         if not expansion.selected:
             raise APIError("ResourceNotFound", "SearchCondition matched no instances")
         if not expansion.rerun:
-            raise APIError("FailedOperation", "nothing to rerun: the selected instances have no downstream "
-                           f"instances within SonInstanceType {expansion.son_instance_type}")
+            raise APIError(
+                "FailedOperation",
+                "nothing to rerun: the selected instances have no downstream "
+                f"instances within SonInstanceType {expansion.son_instance_type}",
+            )
         if expansion.refused:
             raise APIError("FailedOperation", _refusal(expansion))
         async_id = f"async-{uuid.uuid4().hex}" if request.AsyncMode else None
         start_rerun(world, expansion.rerun, now)
         world.reruns.append(request.wire_params())
-        world.rerun_records.append(RerunRecord(
-            at=now, params=request.wire_params(), rerun_type=expansion.rerun_type,
-            son_instance_type=expansion.son_instance_type, check_father=expansion.check_father,
-            selected=expansion.selected, rerun=expansion.rerun, async_action_id=async_id,
-        ))
+        world.rerun_records.append(
+            RerunRecord(
+                at=now,
+                params=request.wire_params(),
+                rerun_type=expansion.rerun_type,
+                son_instance_type=expansion.son_instance_type,
+                check_father=expansion.check_father,
+                selected=expansion.selected,
+                rerun=expansion.rerun,
+                async_action_id=async_id,
+            )
+        )
     data: dict[str, Any] = {"Result": True, "ErrorId": None, "ErrorDesc": None}
     if async_id:
         data["AsyncActionId"] = async_id
@@ -65,16 +75,18 @@ def describe_schedule_instances(world: World, params: dict[str, Any], now: datet
     q = p.parse(p.DescribeScheduleInstancesParams, params)
     with world.lock:
         keys = search.select(world, q.SearchCondition, q.ProjectId)
-        page = keys[(q.PageIndex - 1) * q.PageSize: q.PageIndex * q.PageSize]
+        page = keys[(q.PageIndex - 1) * q.PageSize : q.PageIndex * q.PageSize]
         items = [instance_ops_dto(world, world.instances[k]) for k in page]
-    return {"Data": {
-        "TotalCount": len(keys),
-        "TotalPage": math.ceil(len(keys) / q.PageSize),
-        "PageCount": len(items),
-        "PageNumber": q.PageIndex,
-        "PageSize": q.PageSize,
-        "Items": items,
-    }}
+    return {
+        "Data": {
+            "TotalCount": len(keys),
+            "TotalPage": math.ceil(len(keys) / q.PageSize),
+            "PageCount": len(items),
+            "PageNumber": q.PageIndex,
+            "PageSize": q.PageSize,
+            "Items": items,
+        }
+    }
 
 
 def describe_instance_last_log(world: World, params: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -83,8 +95,9 @@ def describe_instance_last_log(world: World, params: dict[str, Any], now: dateti
     with world.lock:
         instance = world.instances.get(key)
         if instance is None:
-            raise APIError("ResourceNotFound", f"instance TaskId={key.task_id} CurRunDate={key.cur_run_date} "
-                           "does not exist")
+            raise APIError(
+                "ResourceNotFound", f"instance TaskId={key.task_id} CurRunDate={key.cur_run_date} does not exist"
+            )
         return {"Data": "\n".join(instance.log)}
 
 
@@ -95,7 +108,7 @@ def describe_depend_ops_tasks(world: World, params: dict[str, Any], now: datetim
             raise APIError("ResourceNotFound", f"task {q.TaskId} does not exist")
         seen = [q.TaskId]
         links: list[tuple[str, str]] = []
-        for upward in ([True] if q.Up == 1 else [False] if q.Up == 0 else [True, False]):
+        for upward in [True] if q.Up == 1 else [False] if q.Up == 0 else [True, False]:
             frontier = [q.TaskId]
             for _ in range(q.Deep):
                 step: list[str] = []
@@ -107,11 +120,13 @@ def describe_depend_ops_tasks(world: World, params: dict[str, Any], now: datetim
                             seen.append(other)
                             step.append(other)
                 frontier = step
-        return {"Data": {
-            "TasksList": [ops_task_canvas_dto(world, t) for t in sorted(seen, key=world.task_order)],
-            "LinksList": [ops_task_link_info_dto(world, a, b) for a, b in dict.fromkeys(links)],
-            "CirculateTaskList": [],
-        }}
+        return {
+            "Data": {
+                "TasksList": [ops_task_canvas_dto(world, t) for t in sorted(seen, key=world.task_order)],
+                "LinksList": [ops_task_link_info_dto(world, a, b) for a, b in dict.fromkeys(links)],
+                "CirculateTaskList": [],
+            }
+        }
 
 
 ACTIONS: dict[str, Handler] = {

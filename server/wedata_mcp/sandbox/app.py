@@ -100,7 +100,8 @@ class Sandbox:
     def requests(self, action: str | None = None, *, verified: bool | None = True) -> list[Received]:
         with self._lock:
             return [
-                r for r in self.received
+                r
+                for r in self.received
                 if (action is None or r.action == action) and (verified is None or r.verified == verified)
             ]
 
@@ -139,16 +140,26 @@ class Sandbox:
             return
         request = Request(scope, receive)
         body = await request.body()
-        headers = {k.title() if not k.lower().startswith("x-tc-") else "X-TC-" + k[5:].title(): v
-                   for k, v in request.headers.items()}
+        headers = {
+            k.title() if not k.lower().startswith("x-tc-") else "X-TC-" + k[5:].title(): v
+            for k, v in request.headers.items()
+        }
         request_id = new_request_id()
         decision = self._decide(request.method, headers, body, request_id)
         fault = decision.fault
         with self._lock:
-            self.received.append(Received(
-                headers.get("X-TC-Action", ""), body, headers.get("X-TC-Region"), decision.verified, decision.code,
-                request_id, fault.kind.value if fault else None, decision.executed,
-            ))
+            self.received.append(
+                Received(
+                    headers.get("X-TC-Action", ""),
+                    body,
+                    headers.get("X-TC-Region"),
+                    decision.verified,
+                    decision.code,
+                    request_id,
+                    fault.kind.value if fault else None,
+                    decision.executed,
+                )
+            )
         if fault is not None and fault.kind == FaultKind.DROP:
             await drop_connection(send)
             return

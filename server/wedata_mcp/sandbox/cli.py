@@ -22,8 +22,9 @@ SANDBOX_REGION = "ap-guangzhou"
 def default_sandbox(*, seed: Path | None = None, speed: float = 1.0) -> Sandbox:
     """The simulator with its local account, loaded with `seed` (default: the shipped story)."""
     world = World.from_file(seed) if seed is not None else World.seeded()
-    return Sandbox(accounts={SANDBOX_SECRET_ID: Account(SANDBOX_SECRET_ID, SANDBOX_SECRET_KEY)}, world=world,
-                   speed=speed)
+    return Sandbox(
+        accounts={SANDBOX_SECRET_ID: Account(SANDBOX_SECRET_ID, SANDBOX_SECRET_KEY)}, world=world, speed=speed
+    )
 
 
 def sandbox_env(url: str) -> dict[str, str]:

@@ -64,8 +64,9 @@ def _selected(world: World, request: RunRerunScheduleInstancesRequest) -> list[I
         project = request.ProjectId or given.ProjectId
         if key not in world.instances or (project and world.project_of(key.task_id).project_id != project):
             where = f" in project {project}" if project else ""
-            raise APIError("ResourceNotFound",
-                           f"instance TaskId={key.task_id} CurRunDate={key.cur_run_date} does not exist{where}")
+            raise APIError(
+                "ResourceNotFound", f"instance TaskId={key.task_id} CurRunDate={key.cur_run_date} does not exist{where}"
+            )
         if key not in chosen:
             chosen.append(key)
     return chosen

@@ -76,8 +76,7 @@ class Faults:
         kind = FaultKind(kind)
         if (times is not None and times < 1) or skip < 0 or delay < 0:
             raise ValueError("times must be >= 1 (or None), skip and delay >= 0")
-        fault = Fault(kind, action, times, skip, delay,
-                      kind in EXECUTES_BY_DEFAULT if execute is None else execute)
+        fault = Fault(kind, action, times, skip, delay, kind in EXECUTES_BY_DEFAULT if execute is None else execute)
         with self._lock:
             self._faults.append(fault)
         return fault

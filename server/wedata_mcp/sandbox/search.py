@@ -30,8 +30,9 @@ def _dag(world: World, extra: dict[str, Any]) -> set[InstanceKey] | None:
         raise APIError("MissingParameter", "SearchCondition.Instance: DagDeal needs Instance.TaskId and CurRunDate")
     start = InstanceKey(query.Instance.TaskId, query.Instance.CurRunDate.strftime(WIRE_DATETIME_FORMAT))
     if start not in world.instances:
-        raise APIError("ResourceNotFound", f"instance TaskId={start.task_id} CurRunDate={start.cur_run_date} "
-                       "does not exist")
+        raise APIError(
+            "ResourceNotFound", f"instance TaskId={start.task_id} CurRunDate={start.cur_run_date} does not exist"
+        )
     step = world.upstream_instances if query.DagType == "1" else world.downstream_instances
     found: set[InstanceKey] = set()
     frontier = [start]

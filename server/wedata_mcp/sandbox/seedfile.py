@@ -90,14 +90,20 @@ class SeedFile(_Strict):
         workflows = {w.workflow_id for w in self.workflows}
         tasks = {t.task_id for t in self.tasks}
         problems: list[str] = []
-        problems += [f"workflow {w.workflow_id}: unknown project {w.project_id}"
-                     for w in self.workflows if w.project_id not in projects]
-        problems += [f"task {t.task_id}: unknown workflow {t.workflow_id}"
-                     for t in self.tasks if t.workflow_id not in workflows]
-        problems += [f"task {t.task_id}: unknown upstream task {u}"
-                     for t in self.tasks for u in t.upstream if u not in tasks]
-        problems += [f"instance {i.task_id} {i.cur_run_date}: unknown task"
-                     for i in self.instances if i.task_id not in tasks]
+        problems += [
+            f"workflow {w.workflow_id}: unknown project {w.project_id}"
+            for w in self.workflows
+            if w.project_id not in projects
+        ]
+        problems += [
+            f"task {t.task_id}: unknown workflow {t.workflow_id}" for t in self.tasks if t.workflow_id not in workflows
+        ]
+        problems += [
+            f"task {t.task_id}: unknown upstream task {u}" for t in self.tasks for u in t.upstream if u not in tasks
+        ]
+        problems += [
+            f"instance {i.task_id} {i.cur_run_date}: unknown task" for i in self.instances if i.task_id not in tasks
+        ]
         if problems:
             raise ValueError("seed: " + "; ".join(problems[:5]))
 

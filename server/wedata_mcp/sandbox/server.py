@@ -15,8 +15,9 @@ from wedata_mcp.sandbox.app import Sandbox
 def serve_in_thread(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0) -> Generator[str]:
     """Serve on `host:port` (0 picks a free port) until the block ends; yields the endpoint URL."""
     # A short graceful shutdown: a request held by an injected `slow` fault must not hold up the exit.
-    config = uvicorn.Config(sandbox.app(), host=host, port=port, log_level="warning", lifespan="off",
-                            timeout_graceful_shutdown=1)
+    config = uvicorn.Config(
+        sandbox.app(), host=host, port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="wedata-sandbox", daemon=True)
     thread.start()

@@ -33,8 +33,10 @@ def _start(world: World, instance: Instance, at: datetime) -> None:
     instance.start_time = at
     instance.end_time = None
     instance.error_desc = None
-    instance.log.append(f"{_stamp(at)} INFO instance {instance.task_id} {instance.cur_run_date} started on "
-                        f"{BROKER_IP} (attempt {instance.tries})")
+    instance.log.append(
+        f"{_stamp(at)} INFO instance {instance.task_id} {instance.cur_run_date} started on "
+        f"{BROKER_IP} (attempt {instance.tries})"
+    )
 
 
 def _finish(world: World, instance: Instance, at: datetime) -> None:

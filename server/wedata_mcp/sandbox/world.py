@@ -118,17 +118,22 @@ class World:
         world = cls(
             now=parse_time(seed.now),
             projects={p.project_id: Project(p.project_id, p.project_name, p.project_ident) for p in seed.projects},
-            workflows={w.workflow_id: Workflow(w.workflow_id, w.workflow_name, w.project_id)
-                       for w in seed.workflows},
+            workflows={w.workflow_id: Workflow(w.workflow_id, w.workflow_name, w.project_id) for w in seed.workflows},
             tasks={t.task_id: t for t in seed.tasks},
             description=seed.description,
         )
         for i in seed.instances:
             start = parse_time(i.start_time) if i.start_time else None
             world.instances[InstanceKey(i.task_id, i.cur_run_date)] = Instance(
-                task_id=i.task_id, cur_run_date=i.cur_run_date, state=i.state, tries=i.tries,
-                start_time=start, end_time=parse_time(i.end_time) if i.end_time else None,
-                error_desc=i.error_desc, log=list(i.log), waiting_since=world.now,
+                task_id=i.task_id,
+                cur_run_date=i.cur_run_date,
+                state=i.state,
+                tries=i.tries,
+                start_time=start,
+                end_time=parse_time(i.end_time) if i.end_time else None,
+                error_desc=i.error_desc,
+                log=list(i.log),
+                waiting_since=world.now,
             )
         return world
 
