@@ -12,8 +12,10 @@ A fault applies to a request that passed signature verification and the rate lim
 | `drop`           | the connection closed with no answer at all       | yes             |
 | `non_json`       | HTTP 200 with an HTML body                        | yes             |
 
-`execute=` overrides the default. "No" is the simulator's choice for a deterministic test; a real
-client cannot tell, which is why a mutating call must treat 5xx as outcome unknown.
+`execute=` overrides the default (a `slow` fault that does not execute answers `InternalError`, late;
+a `drop` that does not execute closes the connection before running anything). "No" is the simulator's
+choice for a deterministic test; a real client cannot tell, which is why a mutating call must treat 5xx
+as outcome unknown. Served in-process (httpx.ASGITransport), `drop` raises ConnectionResetError instead.
 """
 
 from __future__ import annotations
