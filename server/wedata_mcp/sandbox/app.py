@@ -163,8 +163,8 @@ class Sandbox:
         if fault is not None and fault.kind == FaultKind.DROP:
             await drop_connection(send)
             return
-        if fault is not None and fault.kind == FaultKind.SLOW:
-            await answer_late(fault.delay)
+        if fault is not None and fault.kind == FaultKind.SLOW and not await answer_late(fault.delay, receive):
+            return  # the client stopped waiting: nobody to answer
         await decision.response(scope, receive, send)
 
     def _decide(self, method: str, headers: Mapping[str, str], body: bytes, request_id: str) -> _Decision:

@@ -1,5 +1,8 @@
 """Socket-level misbehaviour for injected faults: answering late, and closing without answering.
 
+A late answer stops waiting as soon as the client hangs up (its timeout), so nothing is left sleeping
+when the server shuts down.
+
 Closing a connection with no response is not something ASGI can say: uvicorn answers 500 for an app
 that returns (or raises) without responding. So `drop_connection` reaches the asyncio transport behind
 uvicorn's `send` (its request cycle's `transport`) and closes it, then lets uvicorn notice the disconnect
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 
-from starlette.types import Send
+from starlette.types import Receive, Send
 
 _MAX_YIELDS = 20
 
@@ -30,5 +33,15 @@ async def drop_connection(send: Send) -> None:
         await asyncio.sleep(0)
 
 
-async def answer_late(delay: float) -> None:
-    await asyncio.sleep(delay)
+async def answer_late(delay: float, receive: Receive) -> bool:
+    """Wait `delay` seconds before answering; False if the client gave up (disconnected) meanwhile."""
+
+    async def until_disconnect() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    try:
+        await asyncio.wait_for(until_disconnect(), timeout=delay)
+    except TimeoutError:
+        return True
+    return False
