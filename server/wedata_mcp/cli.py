@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import os
 import sys
@@ -13,12 +12,14 @@ from typing import TYPE_CHECKING
 
 from wedata_mcp import __version__
 from wedata_mcp.guardrail.policy import PolicyFileError
-from wedata_mcp.settings import Settings, SettingsError
+from wedata_mcp.http.config import HttpConfig, http_config
+from wedata_mcp.settings import Settings, SettingsError, redact_url
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
     from wedata_mcp.app import Runtime
+    from wedata_mcp.guardrail.store import TokenStore
 
 logger = logging.getLogger("wedata_mcp")
 
@@ -49,6 +50,15 @@ def _parser() -> argparse.ArgumentParser:
         "--sandbox",
         action="store_true",
         help="use an in-process WeData simulator as the backend (no cloud account needed)",
+    )
+    serve.add_argument(
+        "--allowed-hosts", help="extra Host values HTTP accepts, comma-separated (WEDATA_MCP_ALLOWED_HOSTS)"
+    )
+    serve.add_argument(
+        "--allowed-origins", help="extra Origin values HTTP accepts, comma-separated (WEDATA_MCP_ALLOWED_ORIGINS)"
+    )
+    serve.add_argument(
+        "--token-store", help="memory (default) or redis://host:port/db shared by replicas (WEDATA_MCP_TOKEN_STORE)"
     )
     serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
@@ -100,49 +110,60 @@ def _serve(args: argparse.Namespace) -> int:
         "endpoint": args.endpoint,
         "read_only": args.read_only,
         "audit_log": args.audit_log,
+        "allowed_hosts": args.allowed_hosts,
+        "allowed_origins": args.allowed_origins,
+        "token_store": args.token_store,
     }
     if args.sandbox:
         from wedata_mcp.sandbox.cli import start_background_sandbox
 
         env.update(start_background_sandbox())
     settings = Settings.from_env(env, **overrides)
-    if args.transport == "http" and not _is_loopback(args.host) and not settings.http_token:
-        raise SettingsError(f"refusing to serve HTTP on non-loopback {args.host} without WEDATA_MCP_HTTP_TOKEN")
+    # Checked before anything starts: a public bind without authentication never comes up.
+    http = http_config(settings, args.host, args.port) if args.transport == "http" else None
     credentials = load_credentials(env, Path.home())
     if credentials is None:
         logger.warning("no Tencent Cloud credentials found; tools will report how to configure them")
-    server = build_server(settings, credentials)
-    if args.transport == "stdio":
+    server = build_server(settings, credentials, store=_token_store(settings))
+    if http is None:
         server.run("stdio")
         return 0
-    return _serve_http(server, settings, args.host, args.port)
+    return _serve_http(server, http)
 
 
-def _serve_http(server: MCPServer[Runtime], settings: Settings, host: str, port: int) -> int:
-    import uvicorn
-    from mcp.server.transport_security import TransportSecuritySettings
-
-    from wedata_mcp.http_auth import BearerTokenMiddleware
-
-    loopback = _is_loopback(host)
-    hosts = ["127.0.0.1", "localhost", "[::1]"] if loopback else [host]
-    # Always explicit: the SDK switches DNS-rebinding protection off for non-localhost hosts by itself.
-    security = TransportSecuritySettings(
-        enable_dns_rebinding_protection=True,
-        allowed_hosts=[f"{h}:{port}" for h in hosts] + hosts,
-        allowed_origins=[f"http://{h}:{port}" for h in hosts],
-    )
-    app = server.streamable_http_app(transport_security=security, host=host)
-    asgi = BearerTokenMiddleware(app, settings.http_token) if settings.http_token else app
-    print(f"wedata-mcp: Streamable HTTP on http://{host}:{port}/mcp", file=sys.stderr)
-    uvicorn.run(asgi, host=host, port=port, log_level="warning")
-    return 0
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
+def _token_store(settings: Settings) -> TokenStore | None:
+    """None (the per-process memory store) unless WEDATA_MCP_TOKEN_STORE names a shared Redis."""
+    if settings.token_store == "memory":  # noqa: S105 - the kind of store, not a secret
+        return None
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+        from wedata_mcp.guardrail.redis_store import RedisTokenStore
+    except ImportError:
+        raise SettingsError("WEDATA_MCP_TOKEN_STORE: a Redis store needs `pip install 'wedata-mcp[redis]'`") from None
+
+    if settings.token_secret is None:
+        logger.warning(
+            "WEDATA_MCP_TOKEN_STORE is shared but WEDATA_MCP_TOKEN_SECRET is not set: "
+            "other replicas will refuse this one's tokens"
+        )
+    try:
+        # A replay waits for the first use, which may take a few HTTP timeouts (rate limit retries included).
+        store = RedisTokenStore.from_url(settings.token_store, wait_seconds=max(120.0, 4 * settings.timeout_seconds))
+    except ValueError as exc:
+        raise SettingsError(f"WEDATA_MCP_TOKEN_STORE: {exc}") from None
+    logger.info("confirmation tokens are single-use across replicas via %s", redact_url(settings.token_store))
+    return store
+
+
+def _serve_http(server: MCPServer[Runtime], http: HttpConfig) -> int:
+    import uvicorn
+
+    from wedata_mcp.http.app import build_http_app
+
+    app = build_http_app(server, http)
+    auth = "OAuth bearer tokens" if http.oauth else "a bearer token" if http.static_token else "no authentication"
+    print(f"wedata-mcp: Streamable HTTP on http://{http.host}:{http.port}/mcp ({auth})", file=sys.stderr)
+    # A short graceful shutdown: open SSE streams must not keep a stopped server alive.
+    uvicorn.run(
+        app, host=http.host, port=http.port, log_level="warning", server_header=False, timeout_graceful_shutdown=5
+    )
+    return 0

@@ -18,12 +18,35 @@ ENV_NAMES: dict[str, str] = {
     "read_only": "WEDATA_MCP_READ_ONLY",
     "policy_file": "WEDATA_MCP_POLICY_FILE",
     "http_token": "WEDATA_MCP_HTTP_TOKEN",
+    "http_token_file": "WEDATA_MCP_HTTP_TOKEN_FILE",
+    "allowed_hosts": "WEDATA_MCP_ALLOWED_HOSTS",
+    "allowed_origins": "WEDATA_MCP_ALLOWED_ORIGINS",
+    "max_body_bytes": "WEDATA_MCP_MAX_BODY_BYTES",
+    "resource_url": "WEDATA_MCP_RESOURCE_URL",
+    "oauth_issuer": "WEDATA_MCP_OAUTH_ISSUER",
+    "oauth_jwks_url": "WEDATA_MCP_OAUTH_JWKS_URL",
+    "oauth_hs256_secret": "WEDATA_MCP_OAUTH_HS256_SECRET",
+    "oauth_scopes": "WEDATA_MCP_OAUTH_SCOPES",
+    "token_store": "WEDATA_MCP_TOKEN_STORE",
     "token_secret": "WEDATA_MCP_TOKEN_SECRET",
     "token_ttl_seconds": "WEDATA_MCP_TOKEN_TTL",
     "audit_log": "WEDATA_MCP_AUDIT_LOG",
     "rate_limit_per_second": "WEDATA_MCP_RATE_LIMIT",
     "timeout_seconds": "WEDATA_MCP_TIMEOUT",
 }
+
+
+_SECRET_FIELDS = ("http_token", "token_secret", "oauth_hs256_secret")
+
+
+def redact_url(url: str) -> str:
+    """A store URL fit for a log line: any password replaced."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, location = rest.rpartition("@")
+    if not sep or not at:
+        return url
+    user = userinfo.partition(":")[0]
+    return f"{scheme}://{user}:***@{location}"
 
 
 class SettingsError(ValueError):
@@ -42,6 +65,18 @@ class Settings(BaseModel):
     read_only: bool = False
     policy_file: Path | None = None
     http_token: str | None = None
+    http_token_file: Path | None = None
+    # Extra Host / Origin values the HTTP transport accepts besides loopback (DNS-rebinding protection).
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    # A rerun request is a few KiB; 1 MiB leaves room for thousands of instances and refuses floods early.
+    max_body_bytes: int = Field(1_048_576, gt=0, le=64 * 1_048_576)
+    resource_url: str | None = None
+    oauth_issuer: str | None = None
+    oauth_jwks_url: str | None = None
+    oauth_hs256_secret: str | None = None
+    oauth_scopes: tuple[str, ...] = ()
+    token_store: str = "memory"  # noqa: S105 - the kind of store, not a secret
     token_secret: str | None = None
     token_ttl_seconds: float = Field(300.0, gt=0, le=86_400)
     audit_log: Path | None = None
@@ -49,7 +84,8 @@ class Settings(BaseModel):
     timeout_seconds: float = Field(30.0, gt=0, le=600)
 
     def __repr__(self) -> str:
-        shown = {k: v for k, v in self.model_dump().items() if k not in ("http_token", "token_secret")}
+        shown = {k: v for k, v in self.model_dump().items() if k not in _SECRET_FIELDS}
+        shown["token_store"] = redact_url(self.token_store)
         return f"Settings({shown})"
 
     __str__ = __repr__
@@ -60,6 +96,53 @@ class Settings(BaseModel):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be a full URL such as https://wedata.tencentcloudapi.com")
         return value.rstrip("/")
+
+    @field_validator("allowed_hosts", "allowed_origins", "oauth_scopes", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        # From the environment (or a flag) a list is one string: comma- (or, for scopes, space-) separated.
+        if isinstance(value, str):
+            return tuple(part for part in value.replace(" ", ",").split(",") if part)
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts_are_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for host in value:
+            if host == "*" or "/" in host or "@" in host:
+                raise ValueError(f"{host!r} is not a host name (give names such as mcp.example.com or host:port)")
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_are_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            scheme, _, rest = origin.partition("://")
+            if scheme not in ("http", "https") or not rest or "/" in rest or "*" in rest.removesuffix(":*"):
+                raise ValueError(f"{origin!r} is not an origin such as https://app.example.com (and never null or *)")
+        return value
+
+    @field_validator("resource_url", "oauth_issuer", "oauth_jwks_url")
+    @classmethod
+    def _is_an_http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be a full http(s) URL")
+        return value
+
+    @field_validator("oauth_hs256_secret")
+    @classmethod
+    def _hs256_secret_is_long_enough(cls, value: str | None) -> str | None:
+        # RFC 7518 3.2: an HS256 key must be at least as long as the hash output (256 bits).
+        if value is not None and len(value.encode()) < 32:
+            raise ValueError("must be at least 32 bytes")
+        return value
+
+    @field_validator("token_store")
+    @classmethod
+    def _token_store_is_known(cls, value: str) -> str:
+        if value != "memory" and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be memory or a Redis URL such as redis://127.0.0.1:6379/0")
+        return value
 
     @field_validator("token_secret")
     @classmethod
