@@ -20,14 +20,14 @@ import anyio
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from wedata_mcp.cloud.client import Target, WeDataClient
-from wedata_mcp.cloud.credentials import Credentials
-from wedata_mcp.sandbox import states
+from wedata_mcp.models import InstanceApiOpsRequest
+from wedata_mcp.sandbox import search, states
 from wedata_mcp.sandbox.app import Sandbox
-from wedata_mcp.sandbox.cli import SANDBOX_REGION, SANDBOX_SECRET_ID, SANDBOX_SECRET_KEY, default_sandbox, sandbox_env
+from wedata_mcp.sandbox.cli import default_sandbox, sandbox_env
 from wedata_mcp.sandbox.expansion import expand_rerun
 from wedata_mcp.sandbox.server import serve_in_thread
 from wedata_mcp.sandbox.simulation import next_event
+from wedata_mcp.sandbox.views import instance_ops_dto
 
 # Simulated seconds per wall-clock second: the nightly chain (about half an hour) replays in seconds.
 DEMO_SPEED = 1000.0
@@ -80,23 +80,39 @@ def _instances_in(value: Any) -> list[dict[str, Any]] | None:
 
 
 class Finder:
-    """Looks instances up through the MCP tool `find_schedule_instances` when the server offers it, else with
-    a read-only DescribeScheduleInstances straight to the endpoint (same credentials as the server)."""
+    """Looks instances up through the MCP tool `find_schedule_instances` when the server offers it, else in
+    the simulator's world directly (what its DescribeScheduleInstances would answer)."""
 
-    def __init__(self, client: Client, tools: list[str], api: WeDataClient) -> None:
-        self._client, self._api = client, api
+    def __init__(self, client: Client, tools: list[str], sandbox: Sandbox) -> None:
+        self._client, self._sandbox = client, sandbox
         self.via_tool = FIND_TOOL in tools
 
-    async def find(self, condition: dict[str, Any]) -> list[dict[str, Any]]:
-        arguments = {"SearchCondition": condition, "PageSize": 100}
-        if self.via_tool:
-            result = await self._client.call_tool(FIND_TOOL, arguments)
-            items = None if result.is_error else _instances_in(result.structured_content)
-            if items is not None:
-                return items
-            self.via_tool = False  # a shape this demo does not know yet: fall back to the direct read
-        response = await self._api.call("DescribeScheduleInstances", json.dumps(arguments).encode(), mutating=False)
-        return list(response.data["Data"]["Items"])
+    async def find(self, day: str, *, failed: bool = False, task_ids: set[str] | None = None) -> list[dict[str, Any]]:
+        """Instances with data time `day` ('YYYY-MM-DD HH:MM:SS'): the failed ones, or those of `task_ids`."""
+        items = await self._by_tool(day, failed) if self.via_tool else None
+        if items is None:
+            items = self._by_world(day, failed)
+        return [i for i in items if i["CurRunDate"] == day and (task_ids is None or i["TaskId"] in task_ids)]
+
+    async def _by_tool(self, day: str, failed: bool) -> list[dict[str, Any]] | None:
+        arguments: dict[str, Any] = {"date_from": day[:10], "date_to": day[:10], "page_size": 100}
+        if failed:
+            arguments["state"] = ["failed"]
+        result = await self._client.call_tool(FIND_TOOL, arguments)
+        items = None if result.is_error else _instances_in(result.structured_content)
+        if items is None:
+            self.via_tool = False  # a shape this demo does not know: fall back to the direct read
+        return items
+
+    def _by_world(self, day: str, failed: bool) -> list[dict[str, Any]]:
+        condition: dict[str, Any] = {"DateFrom": day, "DateTo": day}
+        if failed:
+            condition["StateList"] = sorted(int(code) for code in states.FAILED_CODES)
+        world = self._sandbox.world
+        self._sandbox.now()  # bring the simulated scheduler up to date first
+        with world.lock:
+            keys = search.select(world, InstanceApiOpsRequest.model_validate(condition))
+            return [instance_ops_dto(world, world.instances[k]) for k in keys]
 
 
 async def _call(client: Client, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -137,20 +153,17 @@ async def _flow(sandbox: Sandbox, env: dict[str, str], work: Path, out: TextIO) 
     day = yesterday.strftime("%Y-%m-%d %H:%M:%S")
     t.say("wedata-mcp demo: a guarded WeData rerun, end to end, against the local simulator")
     t.say(f"simulator: {url} (simulated now {sandbox.now():%Y-%m-%d %H:%M}, {DEMO_SPEED:g}x speed)")
-    api = WeDataClient(Target(url, SANDBOX_REGION), Credentials(SANDBOX_SECRET_ID, SANDBOX_SECRET_KEY))
     params = StdioServerParameters(command=sys.executable, args=["-m", "wedata_mcp", "serve"], env=env)
     with (work / "server.stderr").open("w", encoding="utf-8") as errlog:
         async with Client(stdio_client(params, errlog=errlog)) as client:
             tools = [tool.name for tool in (await client.list_tools()).tools]
             t.say(f"MCP server over stdio: `{sys.executable} -m wedata_mcp serve`; tools: {', '.join(tools)}")
-            finder = Finder(client, tools, api)
+            finder = Finder(client, tools, sandbox)
 
             t.step(f"1. Find yesterday's failed instances (data time {day})")
-            failed = await finder.find({"StateList": [int(states.FAILED)], "DateFrom": day, "DateTo": day})
-            t.say(
-                f"via {'the MCP tool ' + FIND_TOOL if finder.via_tool else 'DescribeScheduleInstances (read-only)'}:",
-                indent=2,
-            )
+            failed = await finder.find(day, failed=True)
+            source = f"the MCP tool {FIND_TOOL}" if finder.via_tool else "the simulator (the server has no find tool)"
+            t.say(f"via {source}:", indent=2)
             t.table(failed)
             if not failed:
                 raise DemoError("the simulator shows no failed instance yesterday")
@@ -174,11 +187,9 @@ async def _flow(sandbox: Sandbox, env: dict[str, str], work: Path, out: TextIO) 
                 "(the failed ones and everything downstream of them).",
                 indent=2,
             )
+            rerun_tasks = {k.task_id for k in covered}
             before = {
-                (i["TaskId"], i["CurRunDate"]): str(i["State"])
-                for i in await finder.find(
-                    {"TaskIdList": sorted({k.task_id for k in covered}), "DateFrom": day, "DateTo": day}
-                )
+                (i["TaskId"], i["CurRunDate"]): str(i["State"]) for i in await finder.find(day, task_ids=rerun_tasks)
             }
 
             t.step("3. Confirmation")
@@ -195,12 +206,11 @@ async def _flow(sandbox: Sandbox, env: dict[str, str], work: Path, out: TextIO) 
                 raise DemoError("the confirmed rerun was not sent exactly once")
 
             t.step("5. The instances' new states")
-            condition = {"TaskIdList": sorted({k.task_id for k in covered}), "DateFrom": day, "DateTo": day}
             t.say("right after the rerun (state before -> now):", indent=2)
-            t.table(await finder.find(condition), before)
+            t.table(await finder.find(day, task_ids=rerun_tasks), before)
             await _settle(sandbox)
             t.say(f"after the simulated scheduler ran them (simulated now {sandbox.now():%H:%M}):", indent=2)
-            after = await finder.find(condition)
+            after = await finder.find(day, task_ids=rerun_tasks)
             t.table(after, before)
             again = [str(i["TaskId"]) for i in after if str(i["State"]) in states.FAILED_CODES]
             if again:
@@ -209,7 +219,6 @@ async def _flow(sandbox: Sandbox, env: dict[str, str], work: Path, out: TextIO) 
                     "failure; read the error and the log before trying again.",
                     indent=2,
                 )
-    await api.aclose()
     audit = work / "audit.jsonl"
     events = [json.loads(line).get("event", "?") for line in audit.read_text(encoding="utf-8").splitlines()]
     t.step(f"Audit log ({len(events)} records, written before each answer): {', '.join(map(str, events))}")
