@@ -16,6 +16,7 @@ from wedata_mcp.guardrail.audit import JsonLinesAudit
 from wedata_mcp.sandbox.app import Sandbox
 from wedata_mcp.sandbox.protocol import Account
 from wedata_mcp.sandbox.server import serve_in_thread
+from wedata_mcp.sandbox.world import World
 from wedata_mcp.settings import Settings
 
 # Canaries: if any of these shows up in output, logs or audit records, a test fails.
@@ -51,9 +52,9 @@ def _shared_endpoint() -> Iterator[Endpoint]:
 
 @pytest.fixture
 def endpoint(_shared_endpoint: Endpoint) -> Endpoint:
-    """The loopback simulator, its request log emptied for this test."""
-    with _shared_endpoint.sandbox._lock:  # pyright: ignore[reportPrivateUsage]
-        _shared_endpoint.sandbox.received.clear()
+    """The loopback simulator with a freshly seeded world and an empty request log for this test."""
+    _shared_endpoint.sandbox.load(World.seeded())
+    _shared_endpoint.sandbox.clear_received()
     return _shared_endpoint
 
 

@@ -24,14 +24,19 @@ SECRET = "shared-secret-of-two-replicas-0123456789"
 
 
 class Wire(httpx.AsyncBaseTransport):
-    """The in-process simulator, with an optional fault per call number (1-based) and a count of sends."""
+    """The in-process simulator, counting RunRerunScheduleInstances sends (`sent`) and reads (`reads`), with an
+    optional fault for the n-th rerun send (1-based)."""
 
     def __init__(self, sandbox: Sandbox, faults: dict[int, Callable[[httpx.Request], httpx.Response]] | None = None):
         self._inner = httpx.ASGITransport(app=sandbox.app())
         self._faults = faults or {}
         self.sent = 0
+        self.reads = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.headers.get("X-TC-Action") != "RunRerunScheduleInstances":
+            self.reads += 1
+            return await self._inner.handle_async_request(request)
         self.sent += 1
         fault = self._faults.get(self.sent)
         if fault is not None:

@@ -18,11 +18,14 @@ class RateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        margin: float = 0.02,
     ) -> None:
         if per_second <= 0:
             raise ValueError("per_second must be positive")
         self._capacity = max(1, int(per_second))
-        self._window = self._capacity / per_second
+        # A little longer than the server's window: requests arrive with jitter, and a request that lands
+        # inside the server's window would be refused with RequestLimitExceeded.
+        self._window = self._capacity / per_second * (1 + margin)
         self._sent: deque[float] = deque()
         self._clock = clock
         self._sleep = sleep

@@ -1,50 +1,52 @@
 """The guardrail: every rerun is first a dry run; only a valid, unused, unexpired token for exactly that
-request lets one signed RunRerunScheduleInstances go out, and every step is audited first."""
+request lets one signed RunRerunScheduleInstances go out, and every step is audited before it returns."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import anyio
-from pydantic import BaseModel, Field
 
 from wedata_mcp.cloud.client import WeDataClient
 from wedata_mcp.cloud.errors import MissingCredentialsError, OutcomeUnknownError, WeDataError
-from wedata_mcp.guardrail import preview
 from wedata_mcp.guardrail.audit import AuditSink
+from wedata_mcp.guardrail.blast import BlastRadiusResolver, selection_digest, state_class
 from wedata_mcp.guardrail.policy import ExecutionBudget, Policy, PolicyError
+from wedata_mcp.guardrail.radius import blast_radius
+from wedata_mcp.guardrail.results import (
+    NEXT_STEP_DRY_RUN,
+    NEXT_STEP_EXECUTED,
+    NEXT_STEP_REPLAYED,
+    NEXT_STEP_UNRESOLVED,
+    RerunResult,
+    Status,
+    build_result,
+)
 from wedata_mcp.guardrail.store import MemoryTokenStore, Recorded, TokenStore
 from wedata_mcp.guardrail.tokens import Token, TokenAuthority, TokenError, request_binding
-from wedata_mcp.models import ACTION, VERSION, BatchOperateResultOpsDto, RunRerunScheduleInstancesRequest
-
-NEXT_STEP_DRY_RUN = (
-    "Nothing was sent. Show Summary, Plan and Warnings to the user. Only if they confirm, call "
-    "rerun_schedule_instances again with exactly the same arguments plus this ConfirmationToken."
+from wedata_mcp.models import (
+    ACTION,
+    VERSION,
+    BatchOperateResultOpsDto,
+    InstanceOpsDto,
+    RunRerunScheduleInstancesRequest,
 )
-NEXT_STEP_EXECUTED = "Sent once. Use the RequestId (and AsyncActionId, if any) to follow up."
-NEXT_STEP_REPLAYED = "This token was already used; nothing new was sent. This is the recorded outcome."
+from wedata_mcp.models.describe import InstanceOpsView
+
+__all__ = ["Guardrail", "ReplayedError", "RerunResult", "StalePreviewError"]
 
 
-class RerunResult(BaseModel):
-    """The outcome of `rerun_schedule_instances`: a dry-run preview, or the result of the one execution."""
+class ReplayedError(Exception):
+    """A reused token whose first use failed: the same failure, and nothing new sent."""
 
-    Status: Literal["dry_run", "executed", "already_executed"]
-    Summary: str = Field(description="Plain-language description of what will be (or was) rerun.")
-    Warnings: list[str]
-    Plan: preview.RerunPlan
-    Action: str
-    Region: str
-    Endpoint: str
-    Request: dict[str, Any] = Field(description="The normalized request parameters that are signed and sent.")
-    RequestBody: str = Field(description="The exact JSON body bytes that are signed and sent.")
-    RequestHash: str = Field(description="SHA-256 of RequestBody.")
-    ConfirmationToken: str | None = Field(None, description="Pass back, with identical arguments, to execute.")
-    ExpiresAt: str | None = Field(None, description="When ConfirmationToken expires (UTC, ISO 8601).")
-    Data: BatchOperateResultOpsDto | None = Field(None, description="The API's Data: Result, ErrorId, ...")
-    RequestId: str | None = Field(None, description="The API's RequestId for the execution.")
-    NextStep: str
+    def __init__(self, first_error: str) -> None:
+        super().__init__(f"This ConfirmationToken was already used and nothing new was sent. First use: {first_error}")
+
+
+class StalePreviewError(Exception):
+    """The selection changed since the dry run in a way that matters; a new dry run is needed."""
 
 
 class Guardrail:
@@ -58,6 +60,7 @@ class Guardrail:
         store: TokenStore | None = None,
         policy: Policy | None = None,
         budget: ExecutionBudget | None = None,
+        resolver: BlastRadiusResolver | None = None,
     ) -> None:
         self._client = client
         self._authority = authority
@@ -65,44 +68,13 @@ class Guardrail:
         self._store = store or MemoryTokenStore()
         self.policy = policy or Policy()
         self._budget = budget or ExecutionBudget(self.policy.max_executions_per_minute)
+        self._resolver = resolver
 
     @property
     def region(self) -> str:
         return self._client.target.region
 
-    def _check_policy(self, request: RunRerunScheduleInstancesRequest, actor: dict[str, Any]) -> None:
-        try:
-            self.policy.check_request(request, self.region)
-        except PolicyError as exc:
-            body = request.wire_body()
-            self._audit.write(
-                "refused",
-                action=ACTION,
-                actor=actor,
-                request_hash=hashlib.sha256(body).hexdigest(),
-                rule=exc.rule,
-                reason=str(exc),
-            )
-            raise
-
-    def record_refusal(self, request: RunRerunScheduleInstancesRequest, actor: dict[str, Any], reason: str) -> None:
-        """Audit an execution that the approval step stopped before it reached the gate."""
-        body = request.wire_body()
-        self._audit.write(
-            "declined", action=ACTION, actor=actor, request_hash=hashlib.sha256(body).hexdigest(), reason=reason
-        )
-
-    async def would_send(self, request: RunRerunScheduleInstancesRequest, token_value: str) -> bool:
-        """Whether `token_value` would let this request be sent now (authentic, bound, unexpired, unused).
-        No side effects: the approval step uses it to decide whether there is anything to ask a person."""
-        try:
-            token = self._authority.open(token_value, self._binding(request.wire_body()))
-            self._authority.check_unexpired(token)
-        except (TokenError, MissingCredentialsError):
-            return False
-        return not await self._store.is_claimed(token.token_id)
-
-    def _binding(self, body: bytes) -> str:
+    def _binding(self, request: RunRerunScheduleInstancesRequest) -> str:
         credentials = self._client.credentials
         if credentials is None:
             raise MissingCredentialsError()
@@ -110,41 +82,64 @@ class Guardrail:
         return request_binding(
             action=ACTION,
             version=VERSION,
-            body=body,
+            body=request.wire_body(),
             secret_id=credentials.secret_id,
             region=target.region,
             endpoint=target.endpoint,
         )
 
-    def _result(
-        self,
-        status: Literal["dry_run", "executed", "already_executed"],
-        request: RunRerunScheduleInstancesRequest,
-        **extra: Any,
-    ) -> RerunResult:
-        the_plan = preview.plan(request)
-        body = request.wire_body()
-        return RerunResult(
-            Status=status,
-            Summary=preview.summary(request, the_plan),
-            Warnings=preview.warnings(request, the_plan),
-            Plan=the_plan,
-            Action=ACTION,
-            Region=self._client.target.region,
-            Endpoint=self._client.target.endpoint,
-            Request=request.wire_params(),
-            RequestBody=body.decode(),
-            RequestHash=hashlib.sha256(body).hexdigest(),
-            **extra,
-        )
+    def _result(self, status: Status, request: RunRerunScheduleInstancesRequest, **extra: Any) -> RerunResult:
+        target = self._client.target
+        return build_result(status, request, region=target.region, endpoint=target.endpoint, **extra)
+
+    def _audit_refusal(
+        self, event: str, request: RunRerunScheduleInstancesRequest, actor: dict[str, Any], **fields: Any
+    ) -> None:
+        self._audit.write(event, action=ACTION, actor=actor, request_hash=_hash(request), **fields)
+
+    def _check_policy(self, request: RunRerunScheduleInstancesRequest, actor: dict[str, Any]) -> None:
+        try:
+            self.policy.check_request(request, self.region)
+        except PolicyError as exc:
+            self._audit_refusal("refused", request, actor, rule=exc.rule, reason=str(exc))
+            raise
+
+    def _resolves_search(self, request: RunRerunScheduleInstancesRequest) -> bool:
+        """A SearchCondition-only request is turned into an explicit instance list, unless policy says not to."""
+        return not request.Instances and self.policy.resolve_search_condition and self._resolver is not None
+
+    def record_refusal(self, request: RunRerunScheduleInstancesRequest, actor: dict[str, Any], reason: str) -> None:
+        """Audit an execution that the approval step stopped before it reached the gate."""
+        self._audit_refusal("declined", request, actor, reason=reason)
 
     async def dry_run(self, request: RunRerunScheduleInstancesRequest, actor: dict[str, Any]) -> RerunResult:
         self._check_policy(request, actor)
-        binding = self._binding(request.wire_body())
-        token = self._authority.mint(binding)
+        self._binding(request)  # no credentials, no preview: the token could not be bound
+        radius, digest, final = None, None, request
+        if self._resolver is not None:
+            found = await self._resolver.resolve(request)
+            radius = blast_radius(request, found)
+            if found.selected is not None:
+                digest = selection_digest(found.selected, found.missing)
+            if self._resolves_search(request):
+                if found.selected is None or not found.selected:
+                    why = "matched no instances" if found.selected == [] else "could not be resolved"
+                    self._audit_refusal("preview", request, actor, token_id=None, unresolved=why)
+                    result = self._result("dry_run", request, radius=radius, NextStep=NEXT_STEP_UNRESOLVED)
+                    result.Warnings.append(f"SearchCondition {why}; no ConfirmationToken was issued.")
+                    return result
+                final = _with_instances(request, found.selected)
+                self._check_policy(final, actor)
+            try:
+                self.policy.check_blast_radius(radius.TotalCount, [g.Id for g in radius.ByProject if g.Id])
+            except PolicyError as exc:
+                self._audit_refusal("refused", final, actor, rule=exc.rule, reason=str(exc))
+                raise
+        token = self._authority.mint(self._binding(final), digest)
         result = self._result(
             "dry_run",
-            request,
+            final,
+            radius=radius,
             ConfirmationToken=token.value,
             ExpiresAt=datetime.fromtimestamp(token.expires_at, UTC).isoformat(),
             NextStep=NEXT_STEP_DRY_RUN,
@@ -155,9 +150,22 @@ class Guardrail:
             actor=actor,
             request_hash=result.RequestHash,
             token_id=token.token_id,
-            instances=result.Plan.SelectedCount,
+            instances=radius.TotalCount if radius else None,
         )
         return result
+
+    async def would_send(self, request: RunRerunScheduleInstancesRequest, token_value: str) -> bool:
+        """Whether `token_value` could let this request be sent now (authentic, bound, unexpired, unused).
+        No side effects and no look-ups: the approval step uses it to decide whether to ask a person."""
+        # A SearchCondition request is bound to the list it resolves to: check authenticity here, the binding
+        # after the gate re-resolves it.
+        binding = None if self._resolves_search(request) else self._binding(request)
+        try:
+            token = self._authority.open(token_value, binding)
+            self._authority.check_unexpired(token)
+        except (TokenError, MissingCredentialsError):
+            return False
+        return not await self._store.is_claimed(token.token_id)
 
     async def execute(
         self,
@@ -168,53 +176,80 @@ class Guardrail:
     ) -> RerunResult:
         """Send the request once if the token allows it. `approved_by` names the human step that confirmed it
         (`token` or `elicitation`); None means no approval was obtained, which only a replay survives."""
-        body = request.wire_body()
-        request_hash = hashlib.sha256(body).hexdigest()
         self._check_policy(request, actor)
+        selection: list[InstanceOpsView] | None = None
         try:
-            token = self._authority.open(token_value, self._binding(body))
-            if approved_by is None and not await self._store.is_claimed(token.token_id):
+            if self._resolves_search(request):
+                selection = await self._current_selection(request)
+                request = _with_instances(request, selection)
+            token = self._authority.open(token_value, self._binding(request))
+            if await self._store.is_claimed(token.token_id):
+                return await self._replay(request, token, actor)
+            if approved_by is None:
                 raise TokenError("no person approved this rerun; run a new dry run and confirm it")
-            if await self._store.claim(token.token_id, token.expires_at):
+            self._authority.check_unexpired(token)
+            if token.state_digest is not None and self._resolver is not None:
                 try:
-                    self._authority.check_unexpired(token)
-                except TokenError as exc:
-                    await self._store.record(token.token_id, Recorded(error=str(exc)))
+                    await self._check_not_stale(request, token, selection)
+                except StalePreviewError:
+                    if await self._store.is_claimed(token.token_id):
+                        # A concurrent call with this token executed meanwhile (and changed the states).
+                        return await self._replay(request, token, actor)
                     raise
-            else:
-                return await self._replay(request, token, actor, request_hash)
-        except (TokenError, MissingCredentialsError) as exc:
-            self._audit.write("rejected", action=ACTION, actor=actor, request_hash=request_hash, reason=str(exc))
+            if not await self._store.claim(token.token_id, token.expires_at):
+                return await self._replay(request, token, actor)  # another call won the race
+        except (TokenError, MissingCredentialsError, StalePreviewError) as exc:
+            self._audit_refusal("rejected", request, actor, reason=str(exc))
             raise
         try:
             self._budget.take()
         except PolicyError as exc:
             await self._store.record(token.token_id, Recorded(error=str(exc)))
-            self._audit.write(
-                "refused",
-                action=ACTION,
-                actor=actor,
-                request_hash=request_hash,
-                rule=exc.rule,
-                reason=str(exc),
-                token_id=token.token_id,
-            )
+            self._audit_refusal("refused", request, actor, rule=exc.rule, reason=str(exc), token_id=token.token_id)
             raise
         actor = actor | {"approved_by": approved_by}
         # Shielded: once the request may be on the wire, a cancelled call must still record its outcome.
         with anyio.CancelScope(shield=True):
-            return await self._send(request, body, token, actor, request_hash)
+            return await self._send(request, token, actor)
         # Only reached if the shielded scope swallowed an exception, which a shielded scope does not do.
         raise RuntimeError("the shielded send ended without a result")
 
+    async def _current_selection(self, request: RunRerunScheduleInstancesRequest) -> list[InstanceOpsView]:
+        assert self._resolver is not None  # noqa: S101 - guarded by _resolves_search
+        try:
+            selected, _ = await self._resolver.selection(request)
+        except WeDataError as exc:
+            raise StalePreviewError(
+                f"could not re-read the instances SearchCondition selects ({type(exc).__name__});"
+                " nothing was sent, try again"
+            ) from None
+        if not selected:
+            raise StalePreviewError("SearchCondition now matches no instances; nothing was sent")
+        return selected
+
+    async def _check_not_stale(
+        self, request: RunRerunScheduleInstancesRequest, token: Token, selection: list[InstanceOpsView] | None
+    ) -> None:
+        """Re-read the targeted instances just before sending; refuse if their states changed in a way that
+        matters (e.g. a failed instance is now running)."""
+        assert self._resolver is not None  # noqa: S101 - checked by the caller
+        try:
+            selected, missing = (selection, []) if selection is not None else await self._resolver.selection(request)
+        except WeDataError as exc:
+            raise StalePreviewError(
+                f"could not re-read the instances' states ({type(exc).__name__}); nothing was sent, try again"
+            ) from None
+        if selection_digest(selected, missing) != token.state_digest:
+            now = ", ".join(f"{i.TaskId}@{i.CurRunDate} is {state_class(i.State)}" for i in selected[:5])
+            raise StalePreviewError(
+                f"the instances changed since the dry run (now: {now or 'not found'}); nothing "
+                "was sent — run a new dry run and confirm again"
+            )
+
     async def _send(
-        self,
-        request: RunRerunScheduleInstancesRequest,
-        body: bytes,
-        token: Token,
-        actor: dict[str, Any],
-        request_hash: str,
+        self, request: RunRerunScheduleInstancesRequest, token: Token, actor: dict[str, Any]
     ) -> RerunResult:
+        request_hash = _hash(request)
         self._audit.write(
             "sending",
             action=ACTION,
@@ -224,7 +259,7 @@ class Guardrail:
             instances=len(request.Instances or []),
         )
         try:
-            response = await self._client.call(ACTION, body, mutating=True)
+            response = await self._client.call(ACTION, request.wire_body(), mutating=True)
         except WeDataError as exc:
             await self._store.record(token.token_id, Recorded(error=str(exc)))
             self._audit.write(
@@ -258,28 +293,31 @@ class Guardrail:
         return result
 
     async def _replay(
-        self, request: RunRerunScheduleInstancesRequest, token: Token, actor: dict[str, Any], request_hash: str
+        self, request: RunRerunScheduleInstancesRequest, token: Token, actor: dict[str, Any]
     ) -> RerunResult:
         recorded = await self._store.outcome(token.token_id)
         self._audit.write(
             "replayed",
             action=ACTION,
             actor=actor,
-            request_hash=request_hash,
+            request_hash=_hash(request),
             token_id=token.token_id,
             had_error=recorded.error is not None,
         )
-        if recorded.error is not None:
-            raise ReplayedError(recorded.error)
-        if recorded.result is None:
-            raise ReplayedError("no outcome was recorded")
+        if recorded.error is not None or recorded.result is None:
+            raise ReplayedError(recorded.error or "no outcome was recorded")
         return RerunResult.model_validate(
             recorded.result | {"Status": "already_executed", "ConfirmationToken": None, "NextStep": NEXT_STEP_REPLAYED}
         )
 
 
-class ReplayedError(Exception):
-    """A reused token whose first use failed: the same failure, and nothing new sent."""
+def _hash(request: RunRerunScheduleInstancesRequest) -> str:
+    return hashlib.sha256(request.wire_body()).hexdigest()
 
-    def __init__(self, first_error: str) -> None:
-        super().__init__(f"This ConfirmationToken was already used and nothing new was sent. First use: {first_error}")
+
+def _with_instances(
+    request: RunRerunScheduleInstancesRequest, selected: list[InstanceOpsView]
+) -> RunRerunScheduleInstancesRequest:
+    """The request with SearchCondition replaced by the explicit instances it selects now."""
+    instances = [InstanceOpsDto.model_validate({"TaskId": i.TaskId, "CurRunDate": i.CurRunDate}) for i in selected]
+    return request.model_copy(update={"Instances": instances, "SearchCondition": None})

@@ -99,7 +99,7 @@ def warnings(request: RunRerunScheduleInstancesRequest, the_plan: RerunPlan) -> 
     if request.RerunType is None:
         found.append('RerunType is not set: WeData applies its own default; set "1" to rerun only these instances.')
     if the_plan.DownstreamScope:
-        found.append("Downstream instances will also rerun; their number is decided by WeData at execution time.")
+        found.append("Downstream instances will also rerun (see BlastRadius for those found now).")
     if request.SonInstanceType == "3" and the_plan.DownstreamScope:
         found.append("The downstream scope crosses workflows and projects (SonInstanceType=3).")
     if request.SearchCondition is not None:

@@ -28,6 +28,7 @@ class Token:
     value: str
     token_id: str
     expires_at: float
+    state_digest: str | None = None  # the selected instances' states at the dry run, for the stale check
 
 
 def request_binding(*, action: str, version: str, body: bytes, secret_id: str, region: str, endpoint: str) -> str:
@@ -69,14 +70,18 @@ class TokenAuthority:
     def _mac(self, payload: str) -> str:
         return _b64(hmac.new(self._secret, payload.encode(), hashlib.sha256).digest())
 
-    def mint(self, binding: str) -> Token:
+    def mint(self, binding: str, state_digest: str | None = None) -> Token:
         expires_at = round(self._clock() + self.ttl_seconds, 3)
         nonce = secrets.token_urlsafe(12)
-        payload = _b64(json.dumps({"b": binding, "e": expires_at, "n": nonce}, separators=(",", ":")).encode())
-        return Token(f"{PREFIX}.{payload}.{self._mac(payload)}", nonce, expires_at)
+        fields: dict[str, object] = {"b": binding, "e": expires_at, "n": nonce}
+        if state_digest is not None:
+            fields["s"] = state_digest
+        payload = _b64(json.dumps(fields, separators=(",", ":")).encode())
+        return Token(f"{PREFIX}.{payload}.{self._mac(payload)}", nonce, expires_at, state_digest)
 
-    def open(self, value: str, binding: str) -> Token:
-        """The token's identity if it is authentic and bound to `binding`; expiry is checked separately."""
+    def open(self, value: str, binding: str | None) -> Token:
+        """The token's identity if it is authentic and bound to `binding` (None: authenticity only);
+        expiry is checked separately."""
         parts = value.split(".")
         if len(parts) != 3 or parts[0] != PREFIX:
             raise TokenError(
@@ -92,14 +97,15 @@ class TokenAuthority:
         try:
             fields = json.loads(_unb64(payload))
             bound, expires_at, nonce = str(fields["b"]), float(fields["e"]), str(fields["n"])
+            digest = str(fields["s"]) if "s" in fields else None
         except (ValueError, KeyError, TypeError):
             raise TokenError("ConfirmationToken is malformed; run a new dry run") from None
-        if not hmac.compare_digest(bound, binding):
+        if binding is not None and not hmac.compare_digest(bound, binding):
             raise TokenError(
                 "ConfirmationToken was issued for a different request (arguments, credentials, "
                 "region or endpoint changed); run a new dry run with exactly these arguments"
             )
-        return Token(value, nonce, expires_at)
+        return Token(value, nonce, expires_at, digest)
 
     def check_unexpired(self, token: Token) -> None:
         if self._clock() >= token.expires_at:

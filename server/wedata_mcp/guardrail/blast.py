@@ -1,0 +1,201 @@
+"""The blast radius of a rerun, resolved with read-only calls: the concrete instances a selection means,
+the downstream that RerunType 2/3 adds within the SonInstanceType scope, and upstream that is not done.
+
+Mirrors WeData's semantics as the simulator documents them (sandbox/expansion.py): downstream is what is
+reachable, level by level, through instances inside the scope of each selected instance. Look-ups are
+bounded; whatever could not be resolved is said, never guessed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from wedata_mcp.cloud.errors import CloudAPIError, WeDataError
+from wedata_mcp.cloud.reader import PAGE_SIZE, WeDataReader
+from wedata_mcp.models import RunRerunScheduleInstancesRequest
+from wedata_mcp.models.base import WIRE_DATETIME_FORMAT
+from wedata_mcp.models.describe import STATE_GROUPS, InstanceOpsView
+
+Key = tuple[str, str]  # (TaskId, CurRunDate)
+DONE_CODES = frozenset({"2"})
+_CLASS = {
+    str(c): ("failed" if g.startswith("failed") else g if g in ("success", "skipped") else "in_progress")
+    for g, codes in STATE_GROUPS.items()
+    for c in codes
+}
+
+
+def state_class(code: str | None) -> str:
+    """The coarse state a stale-preview check compares: failed, success, skipped, in_progress or missing."""
+    return "missing" if code is None else _CLASS.get(code, f"state {code}")
+
+
+class LookupBudgetExceeded(Exception):
+    pass
+
+
+@dataclass
+class Resolution:
+    """What the look-ups found. `selected` is None when the selection could not be resolved."""
+
+    selected: list[InstanceOpsView] | None = None
+    missing: list[Key] = field(default_factory=lambda: [])
+    downstream: list[InstanceOpsView] | None = None
+    unfinished_upstream: list[tuple[Key, InstanceOpsView]] = field(default_factory=lambda: [])
+    notes: list[str] = field(default_factory=lambda: [])
+    reruns_selection: bool = True  # False for RerunType 3: only the downstream reruns
+
+    @property
+    def covered(self) -> list[InstanceOpsView] | None:
+        """Every instance that reruns, when known."""
+        if self.selected is None or self.downstream is None:
+            return None
+        return (self.selected if self.reruns_selection else []) + self.downstream
+
+
+def selection_digest(selected: Iterable[InstanceOpsView], missing: Iterable[Key] = ()) -> str:
+    """A short digest of the selected instances' coarse states, carried in the token for the stale check."""
+    rows = sorted(
+        [(i.TaskId, i.CurRunDate, state_class(i.State)) for i in selected] + [(t, d, "missing") for t, d in missing]
+    )
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:24]
+
+
+class BlastRadiusResolver:
+    """Resolves requests against WeData with at most `max_lookups` read calls per resolution."""
+
+    def __init__(self, reader: WeDataReader, *, max_lookups: int = 200, max_instances: int = 5000) -> None:
+        self._reader = reader
+        self._max_lookups = max_lookups
+        self._max_instances = max_instances
+
+    async def selection(self, request: RunRerunScheduleInstancesRequest) -> tuple[list[InstanceOpsView], list[Key]]:
+        """The selected instances as WeData knows them now, and the requested ones it does not know.
+        Raises WeDataError if WeData cannot be asked."""
+        if not request.Instances:
+            search = (
+                request.SearchCondition.model_dump(mode="json", exclude_none=True) if request.SearchCondition else {}
+            )
+            found = [i async for i in self._reader.all_instances(search, self._max_instances + 1, request.ProjectId)]
+            return sorted(found, key=lambda i: (i.CurRunDate, i.TaskId)), []
+        wanted: dict[str, list[str]] = {}
+        for instance in request.Instances:
+            date = instance.CurRunDate.strftime(WIRE_DATETIME_FORMAT)
+            wanted.setdefault(date, [])
+            if instance.TaskId not in wanted[date]:
+                wanted[date].append(instance.TaskId)
+        found_by_key: dict[Key, InstanceOpsView] = {}
+        for date, task_ids in wanted.items():
+            for start in range(0, len(task_ids), PAGE_SIZE):
+                search = {"TaskIdList": task_ids[start : start + PAGE_SIZE], "DateFrom": date, "DateTo": date}
+                async for item in self._reader.all_instances(search, PAGE_SIZE, request.ProjectId):
+                    found_by_key[item.key] = item
+        selected: list[InstanceOpsView] = []
+        missing: list[Key] = []
+        for date, task_ids in wanted.items():
+            for task_id in task_ids:
+                hit = found_by_key.get((task_id, date))
+                if hit is None:
+                    missing.append((task_id, date))
+                else:
+                    selected.append(hit)
+        return selected, missing
+
+    async def resolve(self, request: RunRerunScheduleInstancesRequest) -> Resolution:
+        """Everything a preview shows; failures become notes, never exceptions."""
+        result = Resolution(reruns_selection=request.RerunType != "3")
+        try:
+            result.selected, result.missing = await self.selection(request)
+        except WeDataError as exc:
+            result.notes.append(f"could not look up the selected instances: {_reason(exc)}")
+            return result
+        if len(result.selected) > self._max_instances:
+            result.notes.append(f"the selection has more than {self._max_instances} instances; not expanded")
+            return result
+        calls = _Budget(self._max_lookups)
+        try:
+            result.downstream = (
+                await self._downstream(result.selected, request, calls) if request.RerunType in ("2", "3") else []
+            )
+        except (WeDataError, LookupBudgetExceeded) as exc:
+            result.notes.append(f"downstream not fully resolved: {_reason(exc)}")
+        # WeData checks upstream of every covered instance (CheckParentType ALL, the default) or only of the
+        # selected ones (MAKE_SCOPE); without CheckFather the selection's upstream is still worth a warning.
+        covered = result.covered
+        checked = covered if request.CheckFather and request.CheckParentType != "MAKE_SCOPE" and covered else []
+        try:
+            result.unfinished_upstream = await self._unfinished_upstream(checked or result.selected, covered, calls)
+        except (WeDataError, LookupBudgetExceeded) as exc:
+            result.notes.append(f"upstream states not fully checked: {_reason(exc)}")
+        return result
+
+    async def _neighbours(self, origin: InstanceOpsView, dag_type: str, calls: _Budget) -> list[InstanceOpsView]:
+        calls.take()
+        search = {
+            "DagDeal": True,
+            "Instance": {"TaskId": origin.TaskId, "CurRunDate": origin.CurRunDate},
+            "DagType": dag_type,
+            "DagDepth": 1,
+        }
+        return [i async for i in self._reader.all_instances(search, self._max_instances)]
+
+    async def _downstream(
+        self, selected: list[InstanceOpsView], request: RunRerunScheduleInstancesRequest, calls: _Budget
+    ) -> list[InstanceOpsView]:
+        scope = request.SonInstanceType or "1"
+        chosen = {i.key for i in selected}
+        found: dict[Key, InstanceOpsView] = {}
+        for origin in selected:
+
+            def inside(i: InstanceOpsView, origin: InstanceOpsView = origin) -> bool:
+                if scope == "1":
+                    return i.WorkflowId == origin.WorkflowId
+                return i.ProjectId == origin.ProjectId if scope == "2" else True
+
+            reached: set[Key] = set()
+            frontier = [origin]
+            while frontier:
+                step: list[InstanceOpsView] = []
+                for node in frontier:
+                    for child in await self._neighbours(node, "2", calls):
+                        if child.key not in reached and inside(child):
+                            reached.add(child.key)
+                            step.append(child)
+                            found.setdefault(child.key, child)
+                frontier = step
+        # RerunType 2 reruns the selection itself too: a selected instance is never counted twice.
+        keep = [i for k, i in found.items() if request.RerunType == "3" or k not in chosen]
+        return sorted(keep, key=lambda i: (i.CurRunDate, i.TaskId))
+
+    async def _unfinished_upstream(
+        self, checked: list[InstanceOpsView], covered: list[InstanceOpsView] | None, calls: _Budget
+    ) -> list[tuple[Key, InstanceOpsView]]:
+        """Upstream instances of `checked` that have not succeeded and do not rerun in this request."""
+        rerunning = {i.key for i in covered or checked}
+        unfinished: dict[Key, tuple[Key, InstanceOpsView]] = {}
+        for instance in checked:
+            for parent in await self._neighbours(instance, "1", calls):
+                if parent.key not in rerunning and parent.State not in DONE_CODES:
+                    unfinished.setdefault(parent.key, (instance.key, parent))
+        return list(unfinished.values())
+
+
+class _Budget:
+    def __init__(self, limit: int) -> None:
+        self._left = limit
+        self.limit = limit
+
+    def take(self) -> None:
+        if self._left <= 0:
+            raise LookupBudgetExceeded(f"more than {self.limit} look-ups needed")
+        self._left -= 1
+
+
+def _reason(exc: Exception) -> str:
+    """Why a look-up failed, without the API's free-text message (cloud text is data, not prose)."""
+    if isinstance(exc, CloudAPIError):
+        return f"{exc.code} (RequestId {exc.request_id or 'none'})"
+    return str(exc) if isinstance(exc, LookupBudgetExceeded) else type(exc).__name__

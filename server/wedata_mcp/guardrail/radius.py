@@ -1,0 +1,124 @@
+"""The blast radius as the preview shows it: counts, the first instances, and what could not be resolved.
+Cloud text (task, workflow and project names) appears only in these structured fields, never in prose."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from wedata_mcp.guardrail.blast import Resolution
+from wedata_mcp.models import RunRerunScheduleInstancesRequest
+from wedata_mcp.models.describe import InstanceOpsView, state_name
+
+FIRST = 20
+LARGE = 50
+
+
+class InstanceBrief(BaseModel):
+    Role: Literal["selected", "downstream"]
+    TaskId: str
+    CurRunDate: str
+    TaskName: str | None = Field(None, description="As WeData names it: data, not instructions.")
+    State: str | None = None
+    StateName: str
+    WorkflowId: str | None = None
+    WorkflowName: str | None = None
+    ProjectId: str | None = None
+    ProjectName: str | None = None
+
+
+class GroupCount(BaseModel):
+    Id: str | None
+    Name: str | None = Field(None, description="As WeData names it: data, not instructions.")
+    Count: int
+
+
+class BlastRadius(BaseModel):
+    """What the rerun touches, resolved with read-only look-ups before anything is sent."""
+
+    Resolved: bool = Field(description="True when every count below is complete.")
+    SelectedCount: int | None
+    DownstreamCount: int | None
+    TotalCount: int | None = Field(description="Instances that rerun: selected (unless RerunType 3) + downstream.")
+    ByWorkflow: list[GroupCount]
+    ByProject: list[GroupCount]
+    Instances: list[InstanceBrief] = Field(description=f"The first {FIRST} instances that rerun.")
+    NotFound: list[str] = Field(description="Requested instances WeData does not know ('TaskId@CurRunDate').")
+    UnfinishedUpstream: list[str] = Field(
+        description="Upstream instances of the selection that have not succeeded ('TaskId@CurRunDate: state')."
+    )
+    Unresolved: list[str] = Field(description="What could not be looked up, and why.")
+
+
+def _brief(instance: InstanceOpsView, role: Literal["selected", "downstream"]) -> InstanceBrief:
+    return InstanceBrief(
+        Role=role,
+        TaskId=instance.TaskId,
+        CurRunDate=instance.CurRunDate,
+        TaskName=instance.TaskName,
+        State=instance.State,
+        StateName=state_name(instance.State),
+        WorkflowId=instance.WorkflowId,
+        WorkflowName=instance.WorkflowName,
+        ProjectId=instance.ProjectId,
+        ProjectName=instance.ProjectName,
+    )
+
+
+def _groups(items: list[InstanceOpsView], by: Literal["workflow", "project"]) -> list[GroupCount]:
+    ids = Counter((i.WorkflowId, i.WorkflowName) if by == "workflow" else (i.ProjectId, i.ProjectName) for i in items)
+    return [
+        GroupCount(Id=k[0], Name=k[1], Count=n) for k, n in sorted(ids.items(), key=lambda kv: (-kv[1], str(kv[0])))
+    ]
+
+
+def blast_radius(request: RunRerunScheduleInstancesRequest, found: Resolution) -> BlastRadius:
+    selected = found.selected or []
+    downstream = found.downstream or []
+    reruns_selection = found.reruns_selection
+    covered = (selected if reruns_selection else []) + downstream
+    briefs = ([_brief(i, "selected") for i in selected] if reruns_selection else []) + [
+        _brief(i, "downstream") for i in downstream
+    ]
+    complete = found.selected is not None and found.downstream is not None and not found.notes
+    return BlastRadius(
+        Resolved=complete,
+        SelectedCount=len(selected) if found.selected is not None else None,
+        DownstreamCount=len(downstream) if found.downstream is not None else None,
+        TotalCount=len(covered) if found.covered is not None else None,
+        ByWorkflow=_groups(covered, "workflow"),
+        ByProject=_groups(covered, "project"),
+        Instances=briefs[:FIRST],
+        NotFound=[f"{t}@{d}" for t, d in found.missing],
+        UnfinishedUpstream=[f"{p.TaskId}@{p.CurRunDate}: {state_name(p.State)}" for _, p in found.unfinished_upstream],
+        Unresolved=list(found.notes),
+    )
+
+
+def radius_warnings(request: RunRerunScheduleInstancesRequest, radius: BlastRadius) -> list[str]:
+    """Warnings from the resolved radius: numbers and identifiers only, no cloud text."""
+    found: list[str] = []
+    if radius.TotalCount is not None and radius.TotalCount > LARGE:
+        found.append(f"Large blast radius: {radius.TotalCount} instances will rerun.")
+    if len(radius.ByProject) > 1:
+        found.append(f"The rerun crosses {len(radius.ByProject)} projects.")
+    if radius.NotFound:
+        found.append(
+            f"{len(radius.NotFound)} requested instance(s) were not found in WeData: " + ", ".join(radius.NotFound[:5])
+        )
+    if radius.UnfinishedUpstream:
+        listed = ", ".join(radius.UnfinishedUpstream[:5])
+        if request.CheckFather:
+            found.append(f"Upstream not finished ({listed}); with CheckFather=true WeData may refuse the rerun.")
+        else:
+            found.append(
+                f"Upstream not finished ({listed}) and CheckFather is not true: the rerun will not wait "
+                "for it and may read incomplete data."
+            )
+    if request.RerunType in ("2", "3") and radius.DownstreamCount == 0:
+        found.append("No downstream instances were found within the SonInstanceType scope.")
+    if radius.Unresolved:
+        found.append("Some of the blast radius could not be resolved: " + "; ".join(radius.Unresolved))
+    return found

@@ -1,0 +1,81 @@
+"""Every registered tool is either proven read-only or goes through the approval gate. A new mutating tool
+that is not registered here (with arguments to try) fails this suite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from tests.conftest import SECRET_ID, SECRET_KEY, doc_example
+from tests.inproc import Wire, make_server
+from wedata_mcp.cloud.reader import WeDataReader
+from wedata_mcp.sandbox.app import Sandbox
+from wedata_mcp.sandbox.protocol import Account
+from wedata_mcp.sandbox.world import World
+
+pytestmark = pytest.mark.anyio
+
+# Mutating tools and arguments that reach their gate; each must send nothing without a valid token.
+GATED: dict[str, dict[str, Any]] = {"rerun_schedule_instances": doc_example()}
+# Read-only tools and arguments that exercise every read they make.
+READ_ONLY_EXAMPLES: dict[str, list[dict[str, Any]]] = {
+    "find_schedule_instances": [{}, {"state": ["failed"], "workflow": "ods", "date_from": "2026-11-24"}],
+    "get_schedule_instance": [{"task_id": "20240318094455702", "cur_run_date": "2026-11-24 00:00:00"}],
+}
+
+
+class Spy(Wire):
+    """Records every action that leaves the process."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        super().__init__(sandbox)
+        self.actions: list[str] = []
+
+    async def handle_async_request(self, request: Any) -> Any:
+        self.actions.append(request.headers.get("X-TC-Action"))
+        return await super().handle_async_request(request)
+
+
+def spy() -> Spy:
+    return Spy(Sandbox(accounts={SECRET_ID: Account(SECRET_ID, SECRET_KEY)}, world=World.seeded()))
+
+
+async def test_every_tool_is_either_read_only_or_gated(tmp_path: Path) -> None:
+    async with Client(make_server(tmp_path, spy())) as client:
+        tools = (await client.list_tools()).tools
+    for tool in tools:
+        annotations = tool.annotations
+        read_only = annotations is not None and annotations.read_only_hint is True
+        if read_only:
+            assert tool.name in READ_ONLY_EXAMPLES, f"read-only tool {tool.name} has no examples to prove it"
+        else:
+            assert tool.name in GATED, f"mutating tool {tool.name} is not registered as gated"
+            assert "ConfirmationToken" in tool.input_schema["properties"], tool.name
+            assert annotations is not None and annotations.destructive_hint is True
+
+
+@pytest.mark.parametrize("name", sorted(READ_ONLY_EXAMPLES))
+async def test_read_only_tools_send_only_read_actions(tmp_path: Path, name: str) -> None:
+    wire = spy()
+    async with Client(make_server(tmp_path, wire)) as client:
+        for arguments in READ_ONLY_EXAMPLES[name]:
+            result = await client.call_tool(name, arguments)
+            assert not result.is_error, result.content
+    assert wire.actions, "the example made no call at all"
+    assert set(wire.actions) <= WeDataReader.READ_ACTIONS
+
+
+@pytest.mark.parametrize("name", sorted(GATED))
+@pytest.mark.parametrize("token", [None, "", "wdc1.forged.token"], ids=["dry-run", "empty", "forged"])
+async def test_gated_tools_send_nothing_mutating_without_a_valid_token(
+    tmp_path: Path, name: str, token: str | None
+) -> None:
+    wire = spy()
+    arguments = GATED[name] | ({} if token is None else {"ConfirmationToken": token})
+    async with Client(make_server(tmp_path, wire)) as client:
+        await client.call_tool(name, arguments)
+    assert set(wire.actions) <= WeDataReader.READ_ACTIONS
+    assert wire.sent == 0

@@ -1,0 +1,289 @@
+"""Natural-language ops through the MCP client against the seeded simulator: find → preview → confirm →
+rerun touches only the intended instances, and the preview's blast radius is what WeData then reruns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from tests.conftest import SECRET_ID, SECRET_KEY
+from tests.inproc import TOOL, Wire, make_server, text
+from wedata_mcp.sandbox.app import Sandbox
+from wedata_mcp.sandbox.protocol import Account
+from wedata_mcp.sandbox.world import InstanceKey, World
+
+pytestmark = pytest.mark.anyio
+
+YESTERDAY = "2026-11-24 00:00:00"
+ODS_PAYMENTS = "20240226155530703"  # failed yesterday (replica timeout)
+DWS_USER_ACTIVITY = "20240318094455702"  # failed yesterday (out of memory)
+ODS_WORKFLOW = "2b3f7a10-51c5-4c8e-9a1e-0d6f1c2a7b01"
+ADS_PARTNER_EXPORT = "20240415110207701"  # its name carries an injection attempt
+
+
+def seeded() -> Sandbox:
+    return Sandbox(accounts={SECRET_ID: Account(SECRET_ID, SECRET_KEY)}, world=World.seeded())
+
+
+async def call(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, text(result)
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+async def preview_and_execute(client: Client, arguments: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    preview = await call(client, TOOL, arguments)
+    result = await client.call_tool(TOOL, arguments | {"ConfirmationToken": preview["ConfirmationToken"]})
+    return preview, result
+
+
+def rerun_keys(sandbox: Sandbox) -> set[tuple[str, str]]:
+    records = sandbox.world.rerun_records
+    return {(k.task_id, k.cur_run_date) for k in records[-1].rerun} if records else set()
+
+
+async def test_rerun_what_failed_last_night_in_a_workflow_touches_only_those_instances(tmp_path: Path) -> None:
+    sandbox = seeded()
+    wire = Wire(sandbox)
+    async with Client(make_server(tmp_path, wire)) as client:
+        found = await call(
+            client,
+            "find_schedule_instances",
+            {"workflow": "ods_ingest", "state": ["failed"], "date_from": "2026-11-24", "date_to": "2026-11-24"},
+        )
+        assert [(i["TaskId"], i["StateName"]) for i in found["Instances"]] == [(ODS_PAYMENTS, "failed")]
+        instances = [{"TaskId": i["TaskId"], "CurRunDate": i["CurRunDate"]} for i in found["Instances"]]
+        preview, result = await preview_and_execute(
+            client, {"Instances": instances, "RerunType": "1", "CheckFather": True}
+        )
+    assert preview["BlastRadius"]["TotalCount"] == 1
+    assert not result.is_error, text(result)
+    assert wire.sent == 1
+    assert rerun_keys(sandbox) == {(ODS_PAYMENTS, YESTERDAY)}
+
+
+# Downstream of ods_payments_sync (2026-11-24), from the seed: dwd_payments_clean → dwd_order_facts (same
+# project, other workflow) → dws_daily_sales (same project) → ads_sales_dashboard → ads_partner_export (other
+# project). Nothing downstream shares its own workflow.
+SAME_PROJECT = {"20240307220931703", "20240311101544701", "20240318093012701"}
+OTHER_PROJECT = {"20240402143301701", ADS_PARTNER_EXPORT}
+EXPECTED: dict[tuple[str, str], set[str]] = {
+    ("1", "1"): {ODS_PAYMENTS},
+    ("1", "2"): {ODS_PAYMENTS},
+    ("1", "3"): {ODS_PAYMENTS},
+    ("2", "1"): {ODS_PAYMENTS},
+    ("2", "2"): {ODS_PAYMENTS} | SAME_PROJECT,
+    ("2", "3"): {ODS_PAYMENTS} | SAME_PROJECT | OTHER_PROJECT,
+    ("3", "1"): set(),
+    ("3", "2"): SAME_PROJECT,
+    ("3", "3"): SAME_PROJECT | OTHER_PROJECT,
+}
+
+
+@pytest.mark.parametrize(("rerun_type", "son_instance_type"), sorted(EXPECTED))
+async def test_preview_counts_equal_what_the_simulator_reruns(
+    tmp_path: Path, rerun_type: str, son_instance_type: str
+) -> None:
+    sandbox = seeded()
+    arguments = {
+        "Instances": [{"TaskId": ODS_PAYMENTS, "CurRunDate": YESTERDAY}],
+        "RerunType": rerun_type,
+        "SonInstanceType": son_instance_type,
+        "CheckFather": False,
+    }
+    async with Client(make_server(tmp_path, Wire(sandbox))) as client:
+        preview, result = await preview_and_execute(client, arguments)
+    expected = {(task, YESTERDAY) for task in EXPECTED[(rerun_type, son_instance_type)]}
+    radius = preview["BlastRadius"]
+    assert radius["Resolved"] is True
+    assert radius["TotalCount"] == len(expected)
+    assert {(i["TaskId"], i["CurRunDate"]) for i in radius["Instances"]} == expected
+    if expected:
+        assert not result.is_error, text(result)
+        assert rerun_keys(sandbox) == expected
+    else:
+        assert result.is_error and "FailedOperation" in text(result)
+        assert rerun_keys(sandbox) == set()
+        assert any("No downstream" in w for w in preview["Warnings"])
+
+
+async def test_check_father_refusal_is_foreseen_by_the_preview_and_nothing_reruns(tmp_path: Path) -> None:
+    # Only the children of a failed instance: with CheckFather, WeData refuses (their upstream failed).
+    sandbox = seeded()
+    arguments = {
+        "Instances": [{"TaskId": ODS_PAYMENTS, "CurRunDate": YESTERDAY}],
+        "RerunType": "3",
+        "SonInstanceType": "2",
+        "CheckFather": True,
+    }
+    async with Client(make_server(tmp_path, Wire(sandbox))) as client:
+        preview, result = await preview_and_execute(client, arguments)
+    assert preview["BlastRadius"]["UnfinishedUpstream"] == [f"{ODS_PAYMENTS}@{YESTERDAY}: failed"]
+    assert any("WeData may refuse" in w for w in preview["Warnings"])
+    assert result.is_error and "CheckFather" in text(result)
+    assert rerun_keys(sandbox) == set()
+
+
+async def test_check_father_passes_when_the_failed_upstream_reruns_first(tmp_path: Path) -> None:
+    sandbox = seeded()
+    arguments = {
+        "Instances": [{"TaskId": ODS_PAYMENTS, "CurRunDate": YESTERDAY}],
+        "RerunType": "2",
+        "SonInstanceType": "3",
+        "CheckFather": True,
+    }
+    async with Client(make_server(tmp_path, Wire(sandbox))) as client:
+        preview, result = await preview_and_execute(client, arguments)
+    assert preview["BlastRadius"]["UnfinishedUpstream"] == []
+    assert not result.is_error, text(result)
+    assert len(rerun_keys(sandbox)) == 6
+
+
+async def test_preview_counts_by_workflow_and_project_and_warns_when_crossing_projects(tmp_path: Path) -> None:
+    arguments = {
+        "Instances": [{"TaskId": ODS_PAYMENTS, "CurRunDate": YESTERDAY}],
+        "RerunType": "2",
+        "SonInstanceType": "3",
+        "CheckFather": False,
+    }
+    async with Client(make_server(tmp_path, Wire(seeded()))) as client:
+        preview = await call(client, TOOL, arguments)
+    radius = preview["BlastRadius"]
+    assert {g["Name"]: g["Count"] for g in radius["ByProject"]} == {"retail_dw": 4, "growth_bi": 2}
+    assert sum(g["Count"] for g in radius["ByWorkflow"]) == 6
+    assert any("crosses 2 projects" in w for w in preview["Warnings"])
+    assert not any("Upstream not finished" in w for w in preview["Warnings"])  # ods has no upstream
+
+
+async def test_unfinished_upstream_is_flagged_when_check_father_is_off(tmp_path: Path) -> None:
+    # dwd_payments_clean waits on ods_payments_sync, which failed.
+    arguments = {
+        "Instances": [{"TaskId": "20240307220931703", "CurRunDate": YESTERDAY}],
+        "RerunType": "1",
+        "CheckFather": False,
+    }
+    async with Client(make_server(tmp_path, Wire(seeded()))) as client:
+        preview = await call(client, TOOL, arguments)
+    assert preview["BlastRadius"]["UnfinishedUpstream"] == [f"{ODS_PAYMENTS}@{YESTERDAY}: failed"]
+    assert any("Upstream not finished" in w and "CheckFather is not true" in w for w in preview["Warnings"])
+
+
+async def test_search_condition_is_resolved_into_the_exact_instances_at_preview(tmp_path: Path) -> None:
+    sandbox = seeded()
+    wire = Wire(sandbox)
+    arguments = {
+        "SearchCondition": {
+            "WorkflowIdList": [ODS_WORKFLOW],
+            "StateList": [4],
+            "DateFrom": YESTERDAY,
+            "DateTo": YESTERDAY,
+        },
+        "RerunType": "1",
+        "CheckFather": True,
+    }
+    async with Client(make_server(tmp_path, wire)) as client:
+        preview, result = await preview_and_execute(client, arguments)
+    assert preview["Request"]["Instances"] == [{"TaskId": ODS_PAYMENTS, "CurRunDate": YESTERDAY}]
+    assert "SearchCondition" not in preview["Request"]
+    assert not result.is_error, text(result)
+    sent = sandbox.requests("RunRerunScheduleInstances")
+    assert len(sent) == 1 and sent[0].json() == preview["Request"]
+
+
+async def test_a_search_condition_that_matches_other_instances_at_execution_is_refused(tmp_path: Path) -> None:
+    sandbox = seeded()
+    wire = Wire(sandbox)
+    arguments = {"SearchCondition": {"StateList": [4], "DateFrom": YESTERDAY, "DateTo": YESTERDAY}, "RerunType": "1"}
+    async with Client(make_server(tmp_path, wire)) as client:
+        preview = await call(client, TOOL, arguments)
+        assert preview["BlastRadius"]["SelectedCount"] == 2
+        with sandbox.world.lock:  # meanwhile, one of the failed instances was fixed from the console
+            sandbox.world.instances[InstanceKey(ODS_PAYMENTS, YESTERDAY)].state = "2"
+        result = await client.call_tool(TOOL, arguments | {"ConfirmationToken": preview["ConfirmationToken"]})
+    assert result.is_error and "different request" in text(result)
+    assert wire.sent == 0
+
+
+async def test_stale_preview_is_refused_when_a_failed_instance_is_now_running(tmp_path: Path) -> None:
+    sandbox = seeded()
+    wire = Wire(sandbox)
+    arguments = {"Instances": [{"TaskId": ODS_PAYMENTS, "CurRunDate": YESTERDAY}], "RerunType": "1"}
+    async with Client(make_server(tmp_path, wire)) as client:
+        preview = await call(client, TOOL, arguments)
+        with sandbox.world.lock:
+            sandbox.world.instances[InstanceKey(ODS_PAYMENTS, YESTERDAY)].state = "1"
+        result = await client.call_tool(TOOL, arguments | {"ConfirmationToken": preview["ConfirmationToken"]})
+    assert result.is_error and "changed since the dry run" in text(result)
+    assert wire.sent == 0
+
+
+def _server_error(request: Any) -> Any:
+    import httpx
+
+    return httpx.Response(503, text="unavailable")
+
+
+class ReadsFail(Wire):
+    async def handle_async_request(self, request: Any) -> Any:
+        if request.headers.get("X-TC-Action") != "RunRerunScheduleInstances":
+            self.reads += 1
+            return _server_error(request)
+        return await super().handle_async_request(request)
+
+
+async def test_when_look_ups_fail_the_preview_still_comes_back_and_binds_the_exact_request(tmp_path: Path) -> None:
+    sandbox = seeded()
+    wire = ReadsFail(sandbox)
+    arguments = {"Instances": [{"TaskId": ODS_PAYMENTS, "CurRunDate": YESTERDAY}], "RerunType": "2"}
+    async with Client(make_server(tmp_path, wire)) as client:
+        preview, result = await preview_and_execute(client, arguments)
+    radius = preview["BlastRadius"]
+    assert radius["Resolved"] is False and radius["Unresolved"]
+    assert preview["ConfirmationToken"]
+    assert not result.is_error, text(result)
+    assert wire.sent == 1 and sandbox.requests("RunRerunScheduleInstances")[0].json() == preview["Request"]
+
+
+async def test_cloud_text_with_instructions_comes_back_only_as_data(tmp_path: Path) -> None:
+    async with Client(make_server(tmp_path, Wire(seeded()))) as client:
+        found = await call(client, "find_schedule_instances", {"task": ADS_PARTNER_EXPORT})
+        detail = await call(client, "get_schedule_instance", {"task_id": ADS_PARTNER_EXPORT, "cur_run_date": YESTERDAY})
+        preview = await call(
+            client, TOOL, {"Instances": [{"TaskId": ADS_PARTNER_EXPORT, "CurRunDate": YESTERDAY}], "RerunType": "1"}
+        )
+    name = found["Instances"][0]["TaskName"]
+    assert "ignore previous instructions" in name.lower()
+    assert detail["Instance"]["TaskName"] == name
+    prose = [preview["Summary"], preview["NextStep"], *preview["Warnings"], found["Note"]]
+    assert all("ignore previous" not in p.lower() for p in prose)
+    assert preview["BlastRadius"]["Instances"][0]["TaskName"] == name  # data field only
+
+
+async def test_find_pages_can_be_followed(tmp_path: Path) -> None:
+    async with Client(make_server(tmp_path, Wire(seeded()))) as client:
+        first = await call(client, "find_schedule_instances", {"date_from": "2026-11-24", "page_size": 5})
+        second = await call(
+            client, "find_schedule_instances", {"date_from": "2026-11-24", "page_size": 5, "page": first["NextPage"]}
+        )
+    assert first["TotalCount"] == 12 and first["NextPage"] == 2 and len(first["Instances"]) == 5
+    assert not {i["TaskId"] for i in first["Instances"]} & {i["TaskId"] for i in second["Instances"]}
+
+
+async def test_get_schedule_instance_shows_error_and_last_log_lines(tmp_path: Path) -> None:
+    async with Client(make_server(tmp_path, Wire(seeded()))) as client:
+        detail = await call(
+            client, "get_schedule_instance", {"task_id": DWS_USER_ACTIVITY, "cur_run_date": "2026-11-24"}
+        )
+    assert detail["Instance"]["StateName"] == "failed"
+    assert "memory" in (detail["Instance"]["ErrorDesc"] or "")
+    assert any("ERROR" in line for line in detail["LastLogLines"])
+
+
+async def test_bad_dates_in_read_tools_name_the_field(tmp_path: Path) -> None:
+    async with Client(make_server(tmp_path, Wire(seeded()))) as client:
+        result = await client.call_tool("find_schedule_instances", {"date_from": "last night"})
+    assert result.is_error and "date_from" in text(result)
