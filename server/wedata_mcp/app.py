@@ -16,7 +16,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from wedata_mcp import __version__
 from wedata_mcp.cloud.client import Target, WeDataClient
 from wedata_mcp.cloud.credentials import Credentials
-from wedata_mcp.cloud.ratelimit import RateLimiter
+from wedata_mcp.cloud.ratelimit import RateLimits
 from wedata_mcp.cloud.reader import WeDataReader
 from wedata_mcp.guardrail.audit import AuditSink, JsonLinesAudit, default_audit_path
 from wedata_mcp.guardrail.blast import BlastRadiusResolver
@@ -67,7 +67,7 @@ def build_server(
     """A ready MCP server. Process-wide parts (rate limiter, token authority and store, audit) are shared by
     every session; each session's lifespan owns one pooled HTTP client."""
     target = Target(endpoint=settings.endpoint, region=settings.region, language=settings.language)
-    limiter = RateLimiter(settings.rate_limit_per_second)
+    limiter = RateLimits(settings.rate_limit_per_second)
     # No configured secret: a random per-process one, so a restart voids every outstanding token.
     secret = settings.token_secret.encode() if settings.token_secret else secrets.token_bytes(32)
     authority = TokenAuthority(secret, settings.token_ttl_seconds, clock)
@@ -86,7 +86,19 @@ def build_server(
         try:
             reader = WeDataReader(client)
             resolver = BlastRadiusResolver(reader)
-            yield Runtime(client, reader, Guardrail(client, authority, audit, store, policy, budget, resolver))
+            guardrail = Guardrail(
+                client,
+                authority,
+                audit,
+                store,
+                policy,
+                budget,
+                resolver,
+                batch_size=settings.batch_size,
+                stop_on_failure=settings.on_batch_failure == "stop",
+                in_flight=settings.batch_concurrency,
+            )
+            yield Runtime(client, reader, guardrail)
         finally:
             await client.aclose()
 

@@ -33,6 +33,9 @@ ENV_NAMES: dict[str, str] = {
     "audit_log": "WEDATA_MCP_AUDIT_LOG",
     "rate_limit_per_second": "WEDATA_MCP_RATE_LIMIT",
     "timeout_seconds": "WEDATA_MCP_TIMEOUT",
+    "batch_size": "WEDATA_MCP_BATCH_SIZE",
+    "on_batch_failure": "WEDATA_MCP_ON_BATCH_FAILURE",
+    "batch_concurrency": "WEDATA_MCP_BATCH_CONCURRENCY",
 }
 
 
@@ -82,6 +85,12 @@ class Settings(BaseModel):
     audit_log: Path | None = None
     rate_limit_per_second: float = Field(20.0, gt=0, le=1000)
     timeout_seconds: float = Field(30.0, gt=0, le=600)
+    # Instances per RunRerunScheduleInstances request in a large rerun (the API documents no maximum).
+    batch_size: int = Field(100, ge=1, le=1000)
+    # After a batch fails or has an unknown outcome: stop starting new ones (safe) or continue.
+    on_batch_failure: Literal["stop", "continue"] = "stop"
+    # Batches in flight at once (the per-action rate limit still sets the pace).
+    batch_concurrency: int = Field(4, ge=1, le=20)
 
     def __repr__(self) -> str:
         shown = {k: v for k, v in self.model_dump().items() if k not in _SECRET_FIELDS}

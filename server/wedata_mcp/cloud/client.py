@@ -28,7 +28,7 @@ from wedata_mcp.cloud.errors import (
     WeDataError,
     redact,
 )
-from wedata_mcp.cloud.ratelimit import RateLimiter
+from wedata_mcp.cloud.ratelimit import RateLimiter, RateLimits
 from wedata_mcp.cloud.signing import TC3Auth
 
 logger = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class WeDataClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
-        limiter: RateLimiter | None = None,
+        limiter: RateLimiter | RateLimits | None = None,
         timeout: float = 30.0,
         max_attempts: int = 3,
         backoff: Callable[[int], float] = lambda attempt: 0.2 * 2**attempt,
@@ -85,7 +85,9 @@ class WeDataClient:
         self.target = target
         self.credentials = credentials
         self._clock = clock
-        self._limiter = limiter or RateLimiter(20)
+        # One shared limiter, or one per action (WeData limits each action separately).
+        self._limits = limiter if isinstance(limiter, RateLimits) else None
+        self._limiter = limiter if isinstance(limiter, RateLimiter) else RateLimiter(20)
         self._max_attempts = max_attempts
         self._backoff = backoff
         self._sleep = sleep
@@ -131,7 +133,7 @@ class WeDataClient:
         if self.target.language:
             headers["X-TC-Language"] = self.target.language
         auth = TC3Auth(credentials.signing_key(), self.target.service, self._clock)
-        await self._limiter.acquire()
+        await (self._limits[action] if self._limits else self._limiter).acquire()
         logger.debug("sending %s (%d bytes, trace %s)", action, len(body), trace_id)
         try:
             response = await self._http.post(self.target.endpoint, content=body, headers=headers, auth=auth)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import anyio
 
@@ -41,3 +42,19 @@ class RateLimiter:
                     self._sent.append(now)
                     return
                 await self._sleep(self._window - (now - self._sent[0]))
+
+
+class RateLimits:
+    """One limiter per API action, created on first use and shared by every caller in the process: WeData
+    documents its limit per interface ("20次/秒" for each action)."""
+
+    def __init__(self, per_second: float, **limiter_options: Any) -> None:
+        self._per_second = per_second
+        self._options = limiter_options
+        self._limiters: dict[str, RateLimiter] = {}
+
+    def __getitem__(self, action: str) -> RateLimiter:
+        limiter = self._limiters.get(action)
+        if limiter is None:
+            limiter = self._limiters[action] = RateLimiter(self._per_second, **self._options)
+        return limiter

@@ -3,33 +3,32 @@ request lets one signed RunRerunScheduleInstances go out, and every step is audi
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-import anyio
-
 from wedata_mcp.cloud.client import WeDataClient
-from wedata_mcp.cloud.errors import MissingCredentialsError, OutcomeUnknownError, WeDataError
+from wedata_mcp.cloud.errors import MissingCredentialsError, WeDataError
+from wedata_mcp.guardrail import batching
 from wedata_mcp.guardrail.audit import AuditSink
+from wedata_mcp.guardrail.batching import DEFAULT_BATCH_SIZE
 from wedata_mcp.guardrail.blast import BlastRadiusResolver, selection_digest, state_class
 from wedata_mcp.guardrail.policy import ExecutionBudget, Policy, PolicyError
 from wedata_mcp.guardrail.radius import blast_radius
 from wedata_mcp.guardrail.results import (
     NEXT_STEP_DRY_RUN,
-    NEXT_STEP_EXECUTED,
     NEXT_STEP_REPLAYED,
     NEXT_STEP_UNRESOLVED,
     RerunResult,
     Status,
     build_result,
+    request_hash,
 )
+from wedata_mcp.guardrail.sending import Sender
 from wedata_mcp.guardrail.store import MemoryTokenStore, Recorded, TokenStore
 from wedata_mcp.guardrail.tokens import Token, TokenAuthority, TokenError, request_binding
 from wedata_mcp.models import (
     ACTION,
     VERSION,
-    BatchOperateResultOpsDto,
     InstanceOpsDto,
     RunRerunScheduleInstancesRequest,
 )
@@ -61,6 +60,9 @@ class Guardrail:
         policy: Policy | None = None,
         budget: ExecutionBudget | None = None,
         resolver: BlastRadiusResolver | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        stop_on_failure: bool = True,
+        in_flight: int = batching.IN_FLIGHT,
     ) -> None:
         self._client = client
         self._authority = authority
@@ -69,6 +71,8 @@ class Guardrail:
         self.policy = policy or Policy()
         self._budget = budget or ExecutionBudget(self.policy.max_executions_per_minute)
         self._resolver = resolver
+        self._batch_size = batch_size
+        self._sender = Sender(client, audit, self._store, batch_size, stop_on_failure, in_flight)
 
     @property
     def region(self) -> str:
@@ -95,7 +99,7 @@ class Guardrail:
     def _audit_refusal(
         self, event: str, request: RunRerunScheduleInstancesRequest, actor: dict[str, Any], **fields: Any
     ) -> None:
-        self._audit.write(event, action=ACTION, actor=actor, request_hash=_hash(request), **fields)
+        self._audit.write(event, action=ACTION, actor=actor, request_hash=request_hash(request), **fields)
 
     def _check_policy(self, request: RunRerunScheduleInstancesRequest, actor: dict[str, Any]) -> None:
         try:
@@ -135,6 +139,7 @@ class Guardrail:
             except PolicyError as exc:
                 self._audit_refusal("refused", final, actor, rule=exc.rule, reason=str(exc))
                 raise
+        batches = self._split(final, actor)
         token = self._authority.mint(self._binding(final), digest)
         result = self._result(
             "dry_run",
@@ -143,7 +148,13 @@ class Guardrail:
             ConfirmationToken=token.value,
             ExpiresAt=datetime.fromtimestamp(token.expires_at, UTC).isoformat(),
             NextStep=NEXT_STEP_DRY_RUN,
+            Batches=batching.plan(batches) if len(batches) > 1 else None,
         )
+        if len(batches) > 1:
+            result.Warnings.append(
+                f"Sent as {len(batches)} batches of up to {self._batch_size} instances, within the API's rate "
+                "limit; one confirmation covers them all."
+            )
         self._audit.write(
             "preview",
             action=ACTION,
@@ -167,12 +178,22 @@ class Guardrail:
             return False
         return not await self._store.is_claimed(token.token_id)
 
+    def _split(
+        self, request: RunRerunScheduleInstancesRequest, actor: dict[str, Any]
+    ) -> list[RunRerunScheduleInstancesRequest]:
+        try:
+            return batching.split(request, self._batch_size)
+        except batching.BatchingError as exc:
+            self._audit_refusal("refused", request, actor, reason=str(exc))
+            raise
+
     async def execute(
         self,
         request: RunRerunScheduleInstancesRequest,
         token_value: str,
         actor: dict[str, Any],
         approved_by: str | None,
+        progress: batching.Progress | None = None,
     ) -> RerunResult:
         """Send the request once if the token allows it. `approved_by` names the human step that confirmed it
         (`token` or `elicitation`); None means no approval was obtained, which only a replay survives."""
@@ -208,11 +229,7 @@ class Guardrail:
             self._audit_refusal("refused", request, actor, rule=exc.rule, reason=str(exc), token_id=token.token_id)
             raise
         actor = actor | {"approved_by": approved_by}
-        # Shielded: once the request may be on the wire, a cancelled call must still record its outcome.
-        with anyio.CancelScope(shield=True):
-            return await self._send(request, token, actor)
-        # Only reached if the shielded scope swallowed an exception, which a shielded scope does not do.
-        raise RuntimeError("the shielded send ended without a result")
+        return await self._sender.send(request, token, actor, progress)
 
     async def _current_selection(self, request: RunRerunScheduleInstancesRequest) -> list[InstanceOpsView]:
         assert self._resolver is not None  # noqa: S101 - guarded by _resolves_search
@@ -246,52 +263,6 @@ class Guardrail:
                 "was sent — run a new dry run and confirm again"
             )
 
-    async def _send(
-        self, request: RunRerunScheduleInstancesRequest, token: Token, actor: dict[str, Any]
-    ) -> RerunResult:
-        request_hash = _hash(request)
-        self._audit.write(
-            "sending",
-            action=ACTION,
-            actor=actor,
-            request_hash=request_hash,
-            token_id=token.token_id,
-            instances=len(request.Instances or []),
-        )
-        try:
-            response = await self._client.call(ACTION, request.wire_body(), mutating=True)
-        except WeDataError as exc:
-            await self._store.record(token.token_id, Recorded(error=str(exc)))
-            self._audit.write(
-                "outcome_unknown" if isinstance(exc, OutcomeUnknownError) else "failed",
-                action=ACTION,
-                actor=actor,
-                request_hash=request_hash,
-                token_id=token.token_id,
-                error=str(exc),
-                code=getattr(exc, "code", None),
-                request_id=getattr(exc, "request_id", None),
-                trace_id=getattr(exc, "trace_id", None),
-            )
-            raise
-        data = BatchOperateResultOpsDto.model_validate(response.data.get("Data") or {})
-        result = self._result(
-            "executed", request, Data=data, RequestId=response.request_id, NextStep=NEXT_STEP_EXECUTED
-        )
-        await self._store.record(token.token_id, Recorded(result=result.model_dump(mode="json")))
-        self._audit.write(
-            "executed",
-            action=ACTION,
-            actor=actor,
-            request_hash=request_hash,
-            token_id=token.token_id,
-            request_id=response.request_id,
-            result=data.Result,
-            error_id=data.ErrorId,
-            async_action_id=data.AsyncActionId,
-        )
-        return result
-
     async def _replay(
         self, request: RunRerunScheduleInstancesRequest, token: Token, actor: dict[str, Any]
     ) -> RerunResult:
@@ -300,7 +271,7 @@ class Guardrail:
             "replayed",
             action=ACTION,
             actor=actor,
-            request_hash=_hash(request),
+            request_hash=request_hash(request),
             token_id=token.token_id,
             had_error=recorded.error is not None,
         )
@@ -309,10 +280,6 @@ class Guardrail:
         return RerunResult.model_validate(
             recorded.result | {"Status": "already_executed", "ConfirmationToken": None, "NextStep": NEXT_STEP_REPLAYED}
         )
-
-
-def _hash(request: RunRerunScheduleInstancesRequest) -> str:
-    return hashlib.sha256(request.wire_body()).hexdigest()
 
 
 def _with_instances(

@@ -93,7 +93,7 @@ def blast_radius(request: RunRerunScheduleInstancesRequest, found: Resolution) -
         Instances=briefs[:FIRST],
         NotFound=[f"{t}@{d}" for t, d in found.missing],
         UnfinishedUpstream=[f"{p.TaskId}@{p.CurRunDate}: {state_name(p.State)}" for _, p in found.unfinished_upstream],
-        Unresolved=list(found.notes),
+        Unresolved=[*found.notes, *found.unchecked],
     )
 
 

@@ -9,10 +9,11 @@ from pydantic import BaseModel, Field
 
 from wedata_mcp.guardrail import preview
 from wedata_mcp.guardrail import radius as blast
+from wedata_mcp.guardrail.batching import BatchOutcome, BatchPlan
 from wedata_mcp.guardrail.radius import radius_warnings
 from wedata_mcp.models import ACTION, BatchOperateResultOpsDto, RunRerunScheduleInstancesRequest
 
-Status = Literal["dry_run", "executed", "already_executed"]
+Status = Literal["dry_run", "executed", "partial", "failed", "already_executed"]
 
 NEXT_STEP_DRY_RUN = (
     "Nothing was sent. Show Summary, BlastRadius and Warnings to the user. Only if they confirm, call "
@@ -23,6 +24,10 @@ NEXT_STEP_UNRESOLVED = (
     "into concrete instances. Fix the selection or try the dry run again."
 )
 NEXT_STEP_EXECUTED = "Sent once. Use the RequestId (and AsyncActionId, if any) to follow up."
+NEXT_STEP_BATCHES = (
+    "Batches were sent at most once each. 'unknown' batches may have run: check their instances' states before "
+    "rerunning them. 'failed' and 'not_sent' batches did not run: rerun their instances with a new dry run."
+)
 NEXT_STEP_REPLAYED = "This token was already used; nothing new was sent. This is the recorded outcome."
 
 
@@ -44,7 +49,14 @@ class RerunResult(BaseModel):
     ExpiresAt: str | None = Field(None, description="When ConfirmationToken expires (UTC, ISO 8601).")
     Data: BatchOperateResultOpsDto | None = Field(None, description="The API's Data: Result, ErrorId, ...")
     RequestId: str | None = Field(None, description="The API's RequestId for the execution.")
+    Batches: list[BatchPlan] | None = Field(None, description="A large rerun's numbered batches (one token).")
+    BatchResults: list[BatchOutcome] | None = Field(None, description="Per-batch outcome of a batched rerun.")
     NextStep: str
+
+
+def request_hash(request: RunRerunScheduleInstancesRequest) -> str:
+    """SHA-256 of the exact body: what the audit log and the token refer to."""
+    return hashlib.sha256(request.wire_body()).hexdigest()
 
 
 def build_result(

@@ -93,7 +93,11 @@ def rerun_tool(guardrail_of: Callable[[Context[Any, Any]], Guardrail], approval:
             except ToolError as exc:
                 guardrail.record_refusal(request, actor_of(ctx), str(exc))
                 raise
-            return await guardrail.execute(request, token, actor_of(ctx), approved_by)
+
+            async def progress(done: int, total: int, message: str) -> None:
+                await ctx.report_progress(done, total, message)
+
+            return await guardrail.execute(request, token, actor_of(ctx), approved_by, progress)
 
         return await as_tool_errors(run)
 

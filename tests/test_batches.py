@@ -1,0 +1,151 @@
+"""Large reruns: planned as numbered batches at preview, sent within the rate limit with progress, each batch
+audited, every instance rerun exactly once — and an unknown batch never sent again."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+from mcp.server.mcpserver import MCPServer
+
+from tests.conftest import REGION, SECRET_ID, SECRET_KEY, audit_records
+from tests.inproc import SECRET, TOOL, text
+from tests.worlds import all_instances, backfill_world
+from wedata_mcp.app import build_server
+from wedata_mcp.cloud.credentials import Credentials
+from wedata_mcp.guardrail.audit import JsonLinesAudit
+from wedata_mcp.guardrail.policy import Policy
+from wedata_mcp.sandbox.app import Sandbox
+from wedata_mcp.sandbox.protocol import Account
+from wedata_mcp.sandbox.server import serve_in_thread
+from wedata_mcp.settings import Settings
+
+pytestmark = pytest.mark.anyio
+DAYS = 250  # three batches of 100, 100, 50
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[tuple[Sandbox, str]]:
+    sandbox = Sandbox(accounts={SECRET_ID: Account(SECRET_ID, SECRET_KEY)}, world=backfill_world(DAYS))
+    with serve_in_thread(sandbox) as url:
+        yield sandbox, url
+
+
+def server(url: str, tmp_path: Path, **settings: Any) -> MCPServer[Any]:
+    options: dict[str, Any] = {
+        "endpoint": url,
+        "region": REGION,
+        "audit_log": tmp_path / "audit.jsonl",
+        "token_secret": SECRET,
+        "batch_size": 100,
+    } | settings
+    return build_server(
+        Settings(**options),
+        Credentials(SECRET_ID, SECRET_KEY),
+        audit=JsonLinesAudit(tmp_path / "audit.jsonl"),
+        policy=Policy(max_instances=10_000),
+    )
+
+
+class Progress:
+    def __init__(self) -> None:
+        self.seen: list[tuple[float, float | None, str | None]] = []
+
+    async def __call__(self, progress: float, total: float | None, message: str | None) -> None:
+        self.seen.append((progress, total, message))
+
+
+async def run(client: Client, arguments: dict[str, Any], progress: Progress | None = None) -> tuple[Any, Any]:
+    preview = await client.call_tool(TOOL, arguments)
+    assert preview.structured_content is not None, text(preview)
+    token = preview.structured_content["ConfirmationToken"]
+    with anyio.fail_after(60):
+        result = await client.call_tool(TOOL, arguments | {"ConfirmationToken": token}, progress_callback=progress)
+    return preview.structured_content, result
+
+
+def reran(sandbox: Sandbox) -> Counter[tuple[str, str]]:
+    return Counter((k.task_id, k.cur_run_date) for record in sandbox.world.rerun_records for k in record.rerun)
+
+
+async def test_a_large_rerun_is_planned_in_batches_and_every_instance_reruns_exactly_once(
+    live: tuple[Sandbox, str], tmp_path: Path
+) -> None:
+    sandbox, url = live
+    arguments = {"Instances": all_instances(sandbox.world), "RerunType": "1"}
+    progress = Progress()
+    async with Client(server(url, tmp_path)) as client:
+        preview, result = await run(client, arguments, progress)
+    assert [b["Count"] for b in preview["Batches"]] == [100, 100, 50]
+    done = result.structured_content
+    assert done is not None and done["Status"] == "executed", text(result)
+    assert [b["Status"] for b in done["BatchResults"]] == ["succeeded"] * 3
+    counts = reran(sandbox)
+    assert len(counts) == DAYS and set(counts.values()) == {1}
+    assert len(sandbox.requests("RunRerunScheduleInstances")) == 3
+    assert [p[:2] for p in progress.seen] == [(1, 3), (2, 3), (3, 3)]
+    records = audit_records(tmp_path / "audit.jsonl")
+    assert sorted(r["batch"] for r in records if r["event"] == "sending") == [1, 2, 3]
+    assert sorted(r["batch"] for r in records if r["event"] == "executed") == [1, 2, 3]
+    assert records[-1]["event"] == "batches_done" and records[-1]["succeeded"] == 3
+
+
+@pytest.mark.parametrize(("policy", "later"), [("stop", "not_sent"), ("continue", "succeeded")])
+async def test_an_unknown_middle_batch_is_never_resent_and_later_batches_follow_the_setting(
+    live: tuple[Sandbox, str], tmp_path: Path, policy: str, later: str
+) -> None:
+    sandbox, url = live
+    # The second batch reaches WeData and runs, but the connection drops before the answer.
+    sandbox.faults.inject("drop", action="RunRerunScheduleInstances", skip=1, times=1)
+    arguments = {"Instances": all_instances(sandbox.world), "RerunType": "1"}
+    async with Client(server(url, tmp_path, on_batch_failure=policy, batch_concurrency=1)) as client:
+        preview, result = await run(client, arguments)
+        replay = await client.call_tool(TOOL, arguments | {"ConfirmationToken": preview["ConfirmationToken"]})
+    done = result.structured_content
+    assert done is not None and done["Status"] == "partial"
+    assert [b["Status"] for b in done["BatchResults"]] == ["succeeded", "unknown", later]
+    unknown = done["BatchResults"][1]
+    assert len(unknown["Instances"]) == 100 and "Outcome unknown" in unknown["Error"]
+    assert len(sandbox.requests("RunRerunScheduleInstances")) == (3 if later == "succeeded" else 2)
+    assert set(reran(sandbox).values()) == {1}  # the dropped batch ran once and was not sent again
+    assert replay.structured_content and replay.structured_content["BatchResults"] == done["BatchResults"]
+    assert len(sandbox.requests("RunRerunScheduleInstances")) == (3 if later == "succeeded" else 2)
+
+
+async def test_a_rate_limited_batch_is_retried_and_reruns_exactly_once(
+    live: tuple[Sandbox, str], tmp_path: Path
+) -> None:
+    sandbox, url = live
+    sandbox.faults.inject("rate_limit", action="RunRerunScheduleInstances", skip=1, times=1)
+    async with Client(server(url, tmp_path)) as client:
+        _, result = await run(client, {"Instances": all_instances(sandbox.world), "RerunType": "1"})
+    done = result.structured_content
+    assert done is not None and done["Status"] == "executed", text(result)
+    assert len(sandbox.requests("RunRerunScheduleInstances")) == 4  # one refused, then retried
+    counts = reran(sandbox)
+    assert len(counts) == DAYS and set(counts.values()) == {1}
+
+
+async def test_with_several_batches_in_flight_nothing_is_sent_twice(live: tuple[Sandbox, str], tmp_path: Path) -> None:
+    sandbox, url = live
+    sandbox.faults.inject("internal_error", action="RunRerunScheduleInstances", skip=1, times=1)
+    async with Client(server(url, tmp_path, on_batch_failure="continue", batch_concurrency=4)) as client:
+        _, result = await run(client, {"Instances": all_instances(sandbox.world), "RerunType": "1"})
+    done = result.structured_content
+    assert done is not None
+    statuses = Counter(b["Status"] for b in done["BatchResults"])
+    assert statuses == {"succeeded": 2, "failed": 1}
+    assert len(reran(sandbox)) == 150 and set(reran(sandbox).values()) == {1}
+
+
+async def test_downstream_reruns_are_not_split_across_batches(live: tuple[Sandbox, str], tmp_path: Path) -> None:
+    sandbox, url = live
+    async with Client(server(url, tmp_path)) as client:
+        result = await client.call_tool(TOOL, {"Instances": all_instances(sandbox.world), "RerunType": "2"})
+    assert result.is_error and "RerunType 1" in text(result)
+    assert sandbox.requests("RunRerunScheduleInstances") == []
