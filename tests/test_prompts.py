@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp import Client
+from mcp.server.mcpserver import MCPServer
 
 from wedata_mcp.prompts import PromptFileError, default_prompts_dir, load_prompts, parse_prompt
 
@@ -56,3 +58,11 @@ def test_json_braces_in_a_body_survive(tmp_path: Path) -> None:
     (tmp_path / "p.md").write_text('---\nname: p\ntitle: t\ndescription: d\n---\n{"RerunType": "1"} $$5\n')
     spec = parse_prompt(tmp_path / "p.md")
     assert spec.template.substitute({}) == '{"RerunType": "1"} $5\n'
+
+
+async def test_every_prompt_comes_in_english_and_chinese(server: MCPServer[Any]) -> None:
+    async with Client(server) as client:
+        names = {prompt.name for prompt in (await client.list_prompts()).prompts}
+    english = {name for name in names if not name.endswith("-zh")}
+    assert len(english) >= 3
+    assert {f"{name}-zh" for name in english} == names - english

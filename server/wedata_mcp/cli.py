@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     sandbox = sub.add_parser("sandbox", help="run the local WeData simulator and print its environment")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    sandbox.add_argument("--seed", type=Path, help="a world file (JSON) instead of the built-in seed")
+    sandbox.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
     sub.add_parser("demo", help="show the guarded rerun flow on the local simulator through a real MCP client")
     return parser
 
@@ -91,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "sandbox":
             from wedata_mcp.sandbox.cli import run_sandbox
 
-            return run_sandbox(args.host, args.port)
+            return run_sandbox(args.host, args.port, seed=args.seed, speed=args.speed)
         return _serve(args)
     except (SettingsError, PolicyFileError) as exc:
         print(f"wedata-mcp: {exc}", file=sys.stderr)
