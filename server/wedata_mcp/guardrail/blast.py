@@ -81,8 +81,8 @@ class BlastRadiusResolver:
             search = (
                 request.SearchCondition.model_dump(mode="json", exclude_none=True) if request.SearchCondition else {}
             )
-            found = [i async for i in self._reader.all_instances(search, self._max_instances + 1, request.ProjectId)]
-            return sorted(found, key=lambda i: (i.CurRunDate, i.TaskId)), []
+            matched = [i async for i in self._reader.all_instances(search, self._max_instances + 1, request.ProjectId)]
+            return sorted(matched, key=lambda i: (i.CurRunDate, i.TaskId)), []
         # Bulk look-ups: up to PAGE_SIZE task IDs at a time over the data-time range they span, paged, then
         # keep the exact (TaskId, CurRunDate) pairs asked for. A backfill of 5,000 days costs 50 calls, not 5,000.
         wanted: dict[Key, None] = {}
