@@ -25,6 +25,7 @@ from wedata_mcp.guardrail.policy import ExecutionBudget, Policy
 from wedata_mcp.guardrail.store import MemoryTokenStore, TokenStore
 from wedata_mcp.guardrail.tokens import TokenAuthority
 from wedata_mcp.prompts import default_prompts_dir, load_prompts
+from wedata_mcp.resources import add_resources
 from wedata_mcp.settings import Settings
 from wedata_mcp.tools.instances import instance_tools
 from wedata_mcp.tools.rerun import rerun_tool
@@ -117,4 +118,5 @@ def build_server(
     )
     for prompt in load_prompts(prompts_dir or default_prompts_dir()):
         server.add_prompt(prompt)
+    add_resources(server, audit)
     return server

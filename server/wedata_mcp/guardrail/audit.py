@@ -33,6 +33,27 @@ class JsonLinesAudit:
             os.fsync(handle.fileno())
 
 
+    def recent(self, count: int, chunk: int = 65_536) -> list[dict[str, Any]]:
+        """The last `count` records, reading only the end of the file; a torn last line is skipped."""
+        if not self.path.exists():
+            return []
+        with self.path.open("rb") as handle:
+            end = handle.seek(0, os.SEEK_END)
+            data = b""
+            while end > 0 and data.count(b"\n") <= count:
+                start = max(0, end - chunk)
+                handle.seek(start)
+                data = handle.read(end - start) + data
+                end = start
+        records: list[dict[str, Any]] = []
+        for line in data.splitlines()[-count:]:
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue  # the first line of the chunk may be cut; a crash may tear the last one
+        return records
+
+
 def default_audit_path(home: Path) -> Path:
     """`~/.local/state/wedata-mcp/audit.jsonl` (the XDG state directory); WEDATA_MCP_AUDIT_LOG overrides it."""
     return home / ".local" / "state" / "wedata-mcp" / "audit.jsonl"
