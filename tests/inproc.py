@@ -15,6 +15,7 @@ from wedata_mcp.app import build_server
 from wedata_mcp.cloud.credentials import Credentials
 from wedata_mcp.guardrail.audit import JsonLinesAudit
 from wedata_mcp.guardrail.policy import Policy
+from wedata_mcp.guardrail.store import TokenStore
 from wedata_mcp.sandbox.app import Sandbox
 from wedata_mcp.sandbox.protocol import Account
 from wedata_mcp.settings import Settings
@@ -49,9 +50,15 @@ def new_sandbox() -> Sandbox:
 
 
 def make_server(
-    tmp_path: Path, transport: httpx.AsyncBaseTransport, *, policy: Policy | None = None, **settings: Any
+    tmp_path: Path,
+    transport: httpx.AsyncBaseTransport,
+    *,
+    policy: Policy | None = None,
+    store: TokenStore | None = None,
+    **settings: Any,
 ) -> MCPServer[Any]:
-    """A fresh server on the in-process simulator, with the audit log in `tmp_path`."""
+    """A fresh server on the in-process simulator, with the audit log in `tmp_path`. Servers built with the
+    same secret and `store` behave as replicas behind one endpoint."""
     defaults: dict[str, Any] = {
         "endpoint": "http://wedata.sandbox",
         "region": REGION,
@@ -64,6 +71,7 @@ def make_server(
         transport=transport,
         audit=JsonLinesAudit(tmp_path / "audit.jsonl"),
         policy=policy,
+        store=store,
     )
 
 

@@ -80,3 +80,18 @@ def test_pip_install_into_a_fresh_virtualenv_gives_the_command_and_ships_the_pro
         [str(env_dir / "bin" / "wedata-mcp"), "--help"], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0 and "serve" in result.stdout
+
+
+def test_a_shared_token_secret_without_a_shared_store_is_refused() -> None:
+    # Otherwise a used token would run again after a restart, or on another replica.
+    env = {"PATH": "", "WEDATA_MCP_TOKEN_SECRET": "x" * 32}
+    result = subprocess.run(
+        [sys.executable, "-m", "wedata_mcp", "serve"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 2 and "WEDATA_MCP_TOKEN_STORE" in result.stderr

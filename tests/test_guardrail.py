@@ -18,6 +18,8 @@ from tests.inproc import SECRET, Wire, make_server, new_sandbox, preview_token, 
 from wedata_mcp.app import build_server
 from wedata_mcp.cloud.credentials import Credentials
 from wedata_mcp.guardrail.audit import JsonLinesAudit
+from wedata_mcp.guardrail.store import MemoryTokenStore
+from wedata_mcp.sandbox.app import Sandbox
 from wedata_mcp.settings import Settings
 
 pytestmark = pytest.mark.anyio
@@ -111,14 +113,18 @@ async def test_api_error_keeps_code_message_and_request_id(tmp_path: Path) -> No
     assert record["event"] == "failed" and record["code"] == "FailedOperation" and record["request_id"] == "req-42"
 
 
-async def test_token_from_one_replica_executes_on_another_sharing_the_secret(tmp_path: Path) -> None:
+async def test_token_from_one_replica_executes_on_another_sharing_the_secret_and_store(tmp_path: Path) -> None:
     sandbox = new_sandbox()
-    async with Client(make_server(tmp_path, Wire(sandbox))) as first:
-        token = await preview_token(first)
-    async with Client(make_server(tmp_path, Wire(sandbox))) as second:
-        result = await second.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+    shared = MemoryTokenStore()
+    first, second = Wire(sandbox), Wire(sandbox)
+    async with Client(make_server(tmp_path, first, store=shared)) as one:
+        token = await preview_token(one)
+        async with Client(make_server(tmp_path, second, store=shared)) as other:
+            result = await other.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+        again = await one.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
     assert result.structured_content and result.structured_content["Status"] == "executed"
-    assert len(sandbox.requests("RunRerunScheduleInstances")) == 1
+    assert again.structured_content and again.structured_content["Status"] == "already_executed"
+    assert first.sent + second.sent == 1
 
 
 @pytest.mark.parametrize(
@@ -184,3 +190,41 @@ async def test_no_secret_appears_in_any_log_line_output_or_audit_record(
     assert "sending" in everything  # the audit and logs were really captured
     assert SECRET_KEY not in everything
     assert SECRET_ID not in everything
+
+
+class HeldRerun(Wire):
+    """Holds the rerun request, once received, until the test releases it."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        super().__init__(sandbox)
+        self.received = anyio.Event()
+        self.release = anyio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.headers.get("X-TC-Action") == "RunRerunScheduleInstances":
+            self.received.set()
+            await self.release.wait()
+        return await super().handle_async_request(request)
+
+
+async def test_cancelling_after_the_send_does_not_lose_the_outcome(tmp_path: Path) -> None:
+    wire = HeldRerun(new_sandbox())
+    async with Client(make_server(tmp_path, wire)) as client:
+        token = await preview_token(client)
+        with anyio.fail_after(10):
+            call = anyio.CancelScope()
+
+            async def execute() -> None:
+                with call:
+                    await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(execute)
+                await wire.received.wait()
+                call.cancel()  # the user gives up while the request is on the wire
+                wire.release.set()
+            # The shielded send finishes on its own; a replay waits for its recorded outcome.
+            replay = await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+    assert replay.structured_content and replay.structured_content["Status"] == "already_executed"
+    assert replay.structured_content["RequestId"]
+    assert wire.sent == 1

@@ -121,6 +121,13 @@ def _serve(args: argparse.Namespace) -> int:
 
         env.update(start_background_sandbox())
     settings = Settings.from_env(env, **overrides)
+    if settings.token_secret and settings.token_store == "memory":  # noqa: S105 - the kind of store
+        # A shared secret makes tokens valid beyond this process, but a memory store forgets which were used:
+        # after a restart, or on another replica, a used token would run its rerun again.
+        raise SettingsError(
+            "WEDATA_MCP_TOKEN_SECRET makes confirmation tokens outlive this process; set WEDATA_MCP_TOKEN_STORE "
+            "to a shared Redis too (or unset the secret), so that a used token can never run twice"
+        )
     # Checked before anything starts: a public bind without authentication never comes up.
     http = http_config(settings, args.host, args.port) if args.transport == "http" else None
     credentials = load_credentials(env, Path.home())

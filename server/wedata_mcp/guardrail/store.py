@@ -44,9 +44,10 @@ class MemoryTokenStore:
 
     RETAIN_SECONDS = 86_400.0
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time, wait_seconds: float = 300.0) -> None:
         self._entries: dict[str, _Entry] = {}
         self._clock = clock
+        self._wait_seconds = wait_seconds
 
     async def claim(self, token_id: str, expires_at: float) -> bool:
         # No await between the check and the insert: atomic under the event loop.
@@ -58,8 +59,15 @@ class MemoryTokenStore:
 
     async def outcome(self, token_id: str) -> Recorded:
         entry = self._entries[token_id]
-        await entry.done.wait()
-        return entry.outcome or Recorded(error="the first use recorded no outcome")
+        with anyio.move_on_after(self._wait_seconds):
+            await entry.done.wait()
+        if entry.outcome is None:
+            # The first use is still running (a slow batch run) or never finished: its outcome is not known.
+            return Recorded(
+                error="outcome unknown: the first use of this token has not finished; check the "
+                "instances' states before doing anything else"
+            )
+        return entry.outcome
 
     async def record(self, token_id: str, outcome: Recorded) -> None:
         entry = self._entries[token_id]
