@@ -8,6 +8,7 @@ import venv
 import zipfile
 from pathlib import Path
 
+import anyio
 import pytest
 
 from wedata_mcp import __version__
@@ -95,3 +96,17 @@ def test_a_shared_token_secret_without_a_shared_store_is_refused() -> None:
         stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 2 and "WEDATA_MCP_TOKEN_STORE" in result.stderr
+
+
+@pytest.mark.anyio
+async def test_serve_sandbox_needs_no_account(tmp_path: Path) -> None:
+    from mcp import Client
+    from mcp.client.stdio import StdioServerParameters
+
+    env = {"HOME": str(tmp_path), "WEDATA_MCP_AUDIT_LOG": str(tmp_path / "audit.jsonl")}
+    params = StdioServerParameters(command=sys.executable, args=["-m", "wedata_mcp", "serve", "--sandbox"], env=env)
+    with anyio.fail_after(60):
+        async with Client(params) as client:
+            result = await client.call_tool("find_schedule_instances", {"state": ["failed"]})
+    assert result.structured_content is not None
+    assert {i["TaskName"] for i in result.structured_content["Instances"]} == {"ods_payments_sync", "dws_user_activity"}
