@@ -130,8 +130,13 @@ def _show_preview(t: Transcript, preview: dict[str, Any]) -> None:
     t.say("Warnings:", indent=2)
     for warning in preview.get("Warnings") or ["(none)"]:
         t.say(f"- {warning}", indent=4)
-    t.say("Plan:", indent=2)
-    t.say(json.dumps(preview["Plan"], indent=2, ensure_ascii=False), indent=4)
+    radius = cast(dict[str, Any], preview.get("BlastRadius") or {})
+    t.say(f"Blast radius (resolved with read-only look-ups): {radius.get('TotalCount')} instance(s)", indent=2)
+    for group in cast(list[dict[str, Any]], radius.get("ByProject") or []):
+        t.say(f"project {group['Name']} ({group['Id']}): {group['Count']}", indent=4)
+    for item in cast(list[dict[str, Any]], radius.get("Instances") or []):
+        name = str(item.get("TaskName") or "")[:40]
+        t.say(f"{item['Role']:<10} {item['TaskId']}  {item['CurRunDate']}  {item['StateName']:<20} {name}", indent=4)
     token = str(preview["ConfirmationToken"])
     t.say(f"ConfirmationToken: {token[:16]}… (expires {preview.get('ExpiresAt')})", indent=2)
 
