@@ -583,12 +583,13 @@ async def test_the_static_verifier_accepts_only_the_exact_token() -> None:
 
 
 @contextmanager
-def jwks_server(document: dict[str, Any]) -> Iterator[str]:
-    """A JWKS document on a loopback port, for the block."""
+def jwks_server(document: dict[str, Any], fetches: list[str]) -> Iterator[str]:
+    """A JWKS document on a loopback port, for the block; each fetch is noted in `fetches`."""
     body = json.dumps(document).encode()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            fetches.append(self.path)
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -615,7 +616,8 @@ async def test_a_jwks_signed_token_is_verified_with_its_audience_and_alg_confusi
     resource = "https://mcp.example.com/mcp"
     now = int(time.time())
     claims = {"iss": ISSUER, "aud": resource, "exp": now + 300, "sub": "bob", "scp": [SCOPE]}
-    with jwks_server({"keys": [public_jwk]}) as jwks_url:
+    fetches: list[str] = []
+    with jwks_server({"keys": [public_jwk]}, fetches) as jwks_url:
         verifier = JwtVerifier(OAuthConfig(ISSUER, resource, jwks_url, None, (SCOPE,)))
         with anyio.fail_after(20):
             good = await verifier.verify_token(jwt.encode(claims, private, algorithm="RS256", headers={"kid": "k1"}))
@@ -626,6 +628,10 @@ async def test_a_jwks_signed_token_is_verified_with_its_audience_and_alg_confusi
             # The classic confusion: HS256 "signed" with the public key, which anyone can fetch.
             public_pem = private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
             confused = await verifier.verify_token(hs256_by_hand(claims, public_pem, kid="k1"))
+            # Unknown key ids refetch the JWKS at most once a minute, however many arrive.
+            strangers = [jwt.encode(claims, private, algorithm="RS256", headers={"kid": f"x{n}"}) for n in range(5)]
+            unknown = [await verifier.verify_token(stranger) for stranger in strangers]
+    assert unknown == [None] * 5 and len(fetches) == 2  # the first fetch, and one refresh for the unknown kids
     assert good is not None and good.resource == resource and good.scopes == [SCOPE] and good.subject == "bob"
     assert wrong_audience is None and confused is None
 

@@ -108,9 +108,9 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @asynccontextmanager
-async def store_on(url: str, **kwargs: Any) -> AsyncIterator[RedisTokenStore]:
-    """A store with a key prefix of its own, so tests never see each other's tokens."""
-    store = RedisTokenStore.from_url(url, key_prefix=f"test:{uuid.uuid4().hex}:", **kwargs)
+async def store_on(url: str, prefix: str | None = None, **kwargs: Any) -> AsyncIterator[RedisTokenStore]:
+    """A store with a key prefix of its own (unless given one), so tests never see each other's tokens."""
+    store = RedisTokenStore.from_url(url, key_prefix=prefix or f"test:{uuid.uuid4().hex}:", **kwargs)
     try:
         yield store
     finally:
@@ -217,8 +217,8 @@ def _statuses(results: list[Any]) -> list[str]:
 
 async def test_two_replicas_in_process_sharing_redis_send_one_token_once(redis_url: str, tmp_path: Path) -> None:
     sandbox = Sandbox(accounts={SECRET_ID: Account(SECRET_ID, SECRET_KEY)})
-    async with store_on(redis_url) as store_a, store_on(redis_url) as store_b:
-        store_b._prefix = store_a._prefix  # pyright: ignore[reportPrivateUsage] - one shared namespace, two clients
+    shared = f"test:{uuid.uuid4().hex}:"  # one namespace, two connections: as two replicas would have
+    async with store_on(redis_url, shared) as store_a, store_on(redis_url, shared) as store_b:
         with anyio.fail_after(30):
             async with (
                 Client(_replica(tmp_path, sandbox, store_a, "a")) as a,

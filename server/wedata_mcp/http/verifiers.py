@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import time
 from typing import Any, cast
 
 import anyio.to_thread
@@ -17,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 # Asymmetric algorithms a JWKS key may sign with; never "none", never HMAC with a public key (alg confusion).
 JWKS_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+REFRESH_SECONDS = 60.0  # at most one JWKS refetch a minute for unknown key ids
 LEEWAY_SECONDS = 10  # clock skew allowed for nbf/iat; the SDK's middleware checks exp again with none
 
 
@@ -48,6 +50,7 @@ class JwtVerifier:
     def __init__(self, config: OAuthConfig) -> None:
         self._config = config
         self._jwks = jwt.PyJWKClient(config.jwks_url, cache_keys=True, timeout=10) if config.jwks_url else None
+        self._refreshed_at = -REFRESH_SECONDS
 
     def __repr__(self) -> str:
         return f"JwtVerifier(issuer={self._config.issuer!r}, audience={self._config.resource_url!r})"
@@ -73,8 +76,7 @@ class JwtVerifier:
     async def _decode(self, token: str) -> dict[str, Any]:
         if self._jwks is not None:
             # PyJWKClient fetches over blocking urllib (cached afterwards): keep it off the event loop.
-            signing_key = await anyio.to_thread.run_sync(self._jwks.get_signing_key_from_jwt, token)
-            key: Any = signing_key.key
+            key: Any = await anyio.to_thread.run_sync(self._signing_key, self._jwks, token)
             algorithms = list(JWKS_ALGORITHMS)
         else:
             key = self._config.hs256_secret
@@ -88,6 +90,21 @@ class JwtVerifier:
             leeway=LEEWAY_SECONDS,
             options={"require": ["exp", "iss", "aud"]},
         )
+
+    def _signing_key(self, jwks: jwt.PyJWKClient, token: str) -> Any:
+        """The key for the token's `kid`. An unknown kid refetches the JWKS (keys rotate), but at most once per
+        REFRESH_SECONDS: PyJWT alone would refetch on every unknown kid, letting anyone make us flood the issuer."""
+        kid = jwt.get_unverified_header(token).get("kid")
+        for refresh in (False, True):
+            if refresh:
+                if time.monotonic() - self._refreshed_at < REFRESH_SECONDS:
+                    break
+                self._refreshed_at = time.monotonic()
+            keys = jwks.get_signing_keys(refresh=refresh)
+            matching = [k for k in keys if k.key_id == kid] if kid is not None else keys[:1] if len(keys) == 1 else []
+            if matching:
+                return matching[0].key
+        raise jwt.PyJWKClientError(f"no signing key matches kid {kid!r}")
 
 
 def _scopes(claims: dict[str, Any]) -> list[str]:
