@@ -59,7 +59,8 @@ def machine() -> dict[str, str]:
     }
 
 
-def _cold(result: coldstart.ColdStart, out: list[str], summary: list[list[str]]) -> None:
+def _cold(result: coldstart.ColdStart, startup: coldstart.Phases, out: list[str], summary: list[list[str]]) -> None:
+    phases = startup.ms
     w, b = result.wedata, result.baseline
     paired = median(result.ratios)
     idle = median(w.idle_kib) / median(b.idle_kib)
@@ -108,6 +109,21 @@ def _cold(result: coldstart.ColdStart, out: list[str], summary: list[list[str]])
             "",
             "",
         ]
+    )
+    extra = sum(median(p) for p in phases[1:])
+    out.append(f"### Where `wedata-mcp serve` starts up (median of {len(phases[0])} fresh interpreters)\n")
+    out.append(
+        table(
+            ["phase", "median"],
+            [[name, ms(median(p))] for name, p in zip(coldstart.PHASES, phases, strict=True)]
+            + [["all but the first: wedata-mcp's own", ms(extra)]],
+        )
+    )
+    eager = ", ".join(startup.eager) or "none"
+    out.append(
+        f"\nMeasured gap to mcp-server-time: {ms(median(w.start_ms) - median(b.start_ms))} (medians of the cold "
+        f"starts above). Loaded but not needed by `serve` (Tencent's SDK, the sandbox, the HTTP app, Redis): {eager}. "
+        "uvicorn and starlette are loaded by `mcp` itself, in both servers.\n"
     )
     out.append("### tools/list payload per tool (bytes of compact UTF-8 JSON)\n")
     out.append(table(["tool", "total", "description", "inputSchema", "outputSchema", "name+descr.+input"], rows))
@@ -289,7 +305,8 @@ def main(argv: list[str] | None = None) -> int:
         if "coldstart" in only:
             print("== cold start and memory (interleaved with mcp-server-time)", file=sys.stderr)
             raw["coldstart"] = cold = coldstart.run(workdir / "coldstart", rounds)
-            _cold(cold, out, summary)
+            raw["startup_phases"] = phases = coldstart.phases(workdir / "phases", 3 if args.quick else 9)
+            _cold(cold, phases, out, summary)
         if "latency" in only:
             print("== execute latency against the SDK", file=sys.stderr)
             raw["latency"] = execute = anyio.run(latency.execute, workdir / "latency", calls, warmup)

@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,3 +99,59 @@ def tool_sizes(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+# Start-up phases of `wedata-mcp serve`, timed inside a fresh interpreter in the order `serve` meets them.
+_PHASES = """
+import json, os, time
+from pathlib import Path
+t = [time.perf_counter()]
+import mcp.server.mcpserver  # what mcp-server-time loads too
+t.append(time.perf_counter())
+import httpx  # our API client's stack (mcp carries httpx2)
+t.append(time.perf_counter())
+import wedata_mcp.cli, wedata_mcp.app  # our modules: models, guardrail, tools, settings
+t.append(time.perf_counter())
+from wedata_mcp.app import build_server
+from wedata_mcp.cloud.credentials import load_credentials
+from wedata_mcp.settings import Settings
+settings = Settings.from_env(os.environ)
+server = build_server(settings, load_credentials(dict(os.environ), Path.home()))
+t.append(time.perf_counter())
+from wedata_mcp.cloud.client import Target, WeDataClient
+WeDataClient(Target(settings.endpoint, settings.region), None)  # what the session's lifespan makes first
+t.append(time.perf_counter())
+import sys
+eager = sorted({m.split(".")[0] if m.startswith("tencentcloud") else m for m in sys.modules if m.startswith(
+    ("tencentcloud", "wedata_mcp.sandbox", "wedata_mcp.http.app", "wedata_mcp.guardrail.redis_store", "redis")
+)})
+print(json.dumps({"ms": [(b - a) * 1000 for a, b in zip(t, t[1:])], "eager": eager}))
+"""
+PHASES = (
+    "import mcp.server.mcpserver (shared with mcp-server-time)",
+    "import httpx (a second HTTP stack beside mcp's httpx2)",
+    "import wedata_mcp (pydantic models, guardrail, tools)",
+    "build_server (tool schemas, prompts, resources)",
+    "session lifespan: the pooled httpx.AsyncClient (TLS context, CA bundle)",
+)
+
+
+@dataclass
+class Phases:
+    ms: list[list[float]]  # per phase, its durations over the runs
+    eager: list[str]  # modules `serve` need not load that were loaded (Tencent's SDK, the sandbox, ...)
+
+
+def phases(workdir: Path, runs: int) -> Phases:
+    """The start-up phases' durations over `runs` fresh interpreters."""
+    env = server_env(workdir, "http://127.0.0.1:9")
+    result = Phases([[] for _ in PHASES], [])
+    for _ in range(runs):
+        done = subprocess.run(
+            [sys.executable, "-c", _PHASES], env=env, capture_output=True, text=True, check=True, timeout=60
+        )
+        sample = json.loads(done.stdout.strip().splitlines()[-1])
+        for i, value in enumerate(sample["ms"]):
+            result.ms[i].append(value)
+        result.eager = sample["eager"]
+    return result
