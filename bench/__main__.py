@@ -280,6 +280,8 @@ def _batches(runs: list[batches.BatchRun], out: list[str], summary: list[list[st
 def _plain(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
         return {k: _plain(v) for k, v in asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
     return value

@@ -31,6 +31,7 @@ class BatchRun:
     min_span_s: float = 0.0  # the shortest span the quota allows for that many requests
     max_in_window: int = 0  # most RunRerunScheduleInstances arrivals in any one-second window
     quota_gaps: list[float] = field(default_factory=lambda: [])  # arrival of request k to k+QUOTA, seconds
+    arrivals: list[float] = field(default_factory=lambda: [])  # RunRerun arrivals after the first, seconds
     to_first_batch_s: float = 0.0  # execute sent → first batch arrives (the stale-preview re-read, paced)
     progress: int = 0  # progress notifications received
     status: str = ""
@@ -108,5 +109,6 @@ async def rerun(workdir: Path, instances: int = 5000) -> BatchRun:
     out.min_span_s = min_span(len(runs))
     out.max_in_window = max_in_window(runs)
     out.quota_gaps = [runs[k + QUOTA] - runs[k] for k in range(len(runs) - QUOTA)]
+    out.arrivals = [at - runs[0] for at in runs]
     out.to_first_batch_s = runs[0] - execute_start if runs else 0.0
     return out
