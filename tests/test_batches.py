@@ -149,3 +149,13 @@ async def test_downstream_reruns_are_not_split_across_batches(live: tuple[Sandbo
         result = await client.call_tool(TOOL, {"Instances": all_instances(sandbox.world), "RerunType": "2"})
     assert result.is_error and "RerunType 1" in text(result)
     assert sandbox.requests("RunRerunScheduleInstances") == []
+
+
+async def test_a_large_preview_spares_the_context(live: tuple[Sandbox, str], tmp_path: Path) -> None:
+    sandbox, url = live
+    async with Client(server(url, tmp_path)) as client:
+        result = await client.call_tool(TOOL, {"Instances": all_instances(sandbox.world), "RerunType": "1"})
+    preview = result.structured_content
+    assert preview is not None and preview["RequestBody"] is None  # json.dumps(Request), hashed in RequestHash
+    assert len(preview["Request"]["Instances"]) == DAYS
+    assert "\n" not in text(result)  # compact JSON, not indented

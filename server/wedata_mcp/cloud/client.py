@@ -91,15 +91,26 @@ class WeDataClient:
         self._max_attempts = max_attempts
         self._backoff = backoff
         self._sleep = sleep
-        self._http = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
-            follow_redirects=False,
-        )
+        self._transport = transport
+        self._timeout = timeout
+        self._pool: httpx.AsyncClient | None = None
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        """The pooled client, made on first use: building its TLS context costs start-up time that a session
+        which only lists tools should not pay."""
+        if self._pool is None:
+            self._pool = httpx.AsyncClient(
+                transport=self._transport,
+                timeout=httpx.Timeout(self._timeout, connect=min(self._timeout, 10.0)),
+                limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+                follow_redirects=False,
+            )
+        return self._pool
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._pool is not None:
+            await self._pool.aclose()
 
     def secrets(self) -> tuple[str, ...]:
         return self.credentials.secrets() if self.credentials else ()

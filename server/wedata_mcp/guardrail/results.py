@@ -13,6 +13,7 @@ from wedata_mcp.guardrail.batching import BatchOutcome, BatchPlan
 from wedata_mcp.guardrail.radius import radius_warnings
 from wedata_mcp.models import ACTION, BatchOperateResultOpsDto, RunRerunScheduleInstancesRequest
 
+BODY_SHOWN_UP_TO = 50  # instances; a 1,000-instance body would cost an LLM ~60 KB of context twice over
 Status = Literal["dry_run", "executed", "partial", "failed", "already_executed"]
 
 NEXT_STEP_DRY_RUN = (
@@ -43,8 +44,11 @@ class RerunResult(BaseModel):
     Region: str
     Endpoint: str
     Request: dict[str, Any] = Field(description="The normalized request parameters that are signed and sent.")
-    RequestBody: str = Field(description="The exact JSON body bytes that are signed and sent.")
-    RequestHash: str = Field(description="SHA-256 of RequestBody.")
+    RequestBody: str | None = Field(
+        description="The exact JSON body bytes that are signed and sent (omitted above "
+        f"{BODY_SHOWN_UP_TO} instances to spare context: it is json.dumps(Request), hashed in RequestHash)."
+    )
+    RequestHash: str = Field(description="SHA-256 of the exact body.")
     ConfirmationToken: str | None = Field(None, description="Pass back, with identical arguments, to execute.")
     ExpiresAt: str | None = Field(None, description="When ConfirmationToken expires (UTC, ISO 8601).")
     Data: BatchOperateResultOpsDto | None = Field(None, description="The API's Data: Result, ErrorId, ...")
@@ -87,7 +91,7 @@ def build_result(
         Region=region,
         Endpoint=endpoint,
         Request=request.wire_params(),
-        RequestBody=body.decode(),
+        RequestBody=body.decode() if len(request.Instances or []) <= BODY_SHOWN_UP_TO else None,
         RequestHash=hashlib.sha256(body).hexdigest(),
         **extra,
     )

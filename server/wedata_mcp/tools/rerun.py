@@ -10,7 +10,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import build_resolver_plans, find_resolved_parameters
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
-from mcp_types import ToolAnnotations
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from wedata_mcp.guardrail.approval import REFUSED_NO_CHANNEL, ApprovalMode, RerunApproval
@@ -57,6 +57,14 @@ def actor_of(ctx: Context[Any, Any]) -> dict[str, Any]:
     }
 
 
+def compact(result: RerunResult) -> CallToolResult:
+    """Structured content plus its compact JSON as text (the SDK would indent it: ~30% more context)."""
+    return CallToolResult(
+        content=[TextContent(type="text", text=result.model_dump_json())],
+        structured_content=result.model_dump(mode="json"),
+    )
+
+
 def _approved_by(outcome: ElicitationResult[Any]) -> str | None:
     """`token`, `elicitation`, or None (nobody approved); raise if a person said no or no one can be asked."""
     if not isinstance(outcome, AcceptedElicitation):
@@ -79,7 +87,7 @@ def rerun_tool(guardrail_of: Callable[[Context[Any, Any]], Guardrail], approval:
         ctx: Context[Any, Any],
         human: Annotated[ElicitationResult[RerunApproval], Resolve(resolver)],
         **arguments: Any,
-    ) -> RerunResult:
+    ) -> CallToolResult:
         token = arguments.pop("ConfirmationToken", None)
 
         async def run() -> RerunResult:
@@ -99,7 +107,7 @@ def rerun_tool(guardrail_of: Callable[[Context[Any, Any]], Guardrail], approval:
 
             return await guardrail.execute(request, token, actor_of(ctx), approved_by, progress)
 
-        return await as_tool_errors(run)
+        return compact(await as_tool_errors(run))
 
     resolved = find_resolved_parameters(rerun_schedule_instances)
     return Tool(
