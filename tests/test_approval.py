@@ -137,3 +137,14 @@ async def test_elicitation_through_a_real_client_process(
     assert len(endpoint.sandbox.requests("RunRerunScheduleInstances", verified=None)) == expected
     assert result.is_error is (expected == 0)
     assert len(person.asked) == 1
+
+
+async def test_an_expired_token_says_expired_even_when_a_person_would_be_asked(tmp_path: Path) -> None:
+    person = Person("accept", {"confirm": True})
+    wire = Wire(new_sandbox())
+    server = make_server(tmp_path, wire, approval="elicit", token_ttl_seconds=0.001)
+    async with Client(server, elicitation_callback=person) as client:  # type: ignore[arg-type]
+        token = await preview_token(client)
+        result = await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+    assert result.is_error and "expired" in text(result)
+    assert person.asked == [] and wire.sent == 0

@@ -206,9 +206,9 @@ class Guardrail:
             token = self._authority.open(token_value, self._binding(request))
             if await self._store.is_claimed(token.token_id):
                 return await self._replay(request, token, actor)
+            self._authority.check_unexpired(token)
             if approved_by is None:
                 raise TokenError("no person approved this rerun; run a new dry run and confirm it")
-            self._authority.check_unexpired(token)
             if token.state_digest is not None and self._resolver is not None:
                 try:
                     await self._check_not_stale(request, token, selection)
