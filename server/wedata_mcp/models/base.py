@@ -12,8 +12,9 @@ from pydantic_core import PydanticCustomError
 
 WIRE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # The reference's parameter table writes "2024-04-0900:00:00" (no separator) while its example body
-# writes "2024-04-10 00:00:00"; accept both (and ISO's "T"), always send the spaced form.
-_DATETIME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T]?(\d{2}:\d{2}:\d{2})$")
+# writes "2024-04-10 00:00:00"; accept both (and ISO's "T"), always send the spaced form. ASCII digits only:
+# `\d` alone also matches full-width and other scripts' digits, which strptime would quietly convert.
+_DATETIME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T]?(\d{2}:\d{2}:\d{2})$", re.ASCII)
 
 
 def _parse_wire_datetime(value: object) -> object:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from wedata_mcp.models.base import DocumentedModel, WireDateTime
@@ -233,6 +233,14 @@ class RunRerunScheduleInstancesRequest(DocumentedModel):
         None, description="Custom parameters for the rerun instances (StrToStrMap: Key/Value)."
     )
     AppParam: str | None = Field(None, description="Engine application parameters.")
+
+    @field_validator("DataTimeOrder", mode="before")
+    @classmethod
+    def _integer_code(cls, value: object) -> object:
+        # A Literal matches by equality, so even in strict mode true would pass as 1 and 1.0 as 1.
+        if value is not None and type(value) is not int:
+            raise PydanticCustomError("int_type", "Input should be 0, 1 or 2 (an integer)")
+        return value
 
     @model_validator(mode="after")
     def _require_a_selection(self) -> RunRerunScheduleInstancesRequest:
