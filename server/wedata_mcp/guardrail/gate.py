@@ -140,7 +140,10 @@ class Guardrail:
                 self._audit_refusal("refused", final, actor, rule=exc.rule, reason=str(exc))
                 raise
         batches = self._split(final, actor)
-        token = self._authority.mint(self._binding(final), digest)
+        # A resolved SearchCondition is also bound as asked, so that the gate can refuse another request, and
+        # replay a used token, before it looks anything up (the selection changes once the rerun has run).
+        asked = self._binding(request) if final is not request else None
+        token = self._authority.mint(self._binding(final), digest, asked)
         result = self._result(
             "dry_run",
             final,
@@ -168,11 +171,13 @@ class Guardrail:
     async def would_send(self, request: RunRerunScheduleInstancesRequest, token_value: str) -> bool:
         """Whether `token_value` could let this request be sent now (authentic, bound, unexpired, unused).
         No side effects and no look-ups: the approval step uses it to decide whether to ask a person."""
-        # A SearchCondition request is bound to the list it resolves to: check authenticity here, the binding
+        # A SearchCondition request is bound to the list it resolves to: check it as asked here, the binding
         # after the gate re-resolves it.
-        binding = None if self._resolves_search(request) else self._binding(request)
         try:
-            token = self._authority.open(token_value, binding)
+            if self._resolves_search(request):
+                token = self._authority.open(token_value, None, asked=self._binding(request))
+            else:
+                token = self._authority.open(token_value, self._binding(request))
             self._authority.check_unexpired(token)
         except (TokenError, MissingCredentialsError):
             return False
@@ -201,6 +206,9 @@ class Guardrail:
         selection: list[InstanceOpsView] | None = None
         try:
             if self._resolves_search(request):
+                token = self._authority.open(token_value, None, asked=self._binding(request))
+                if await self._store.is_claimed(token.token_id):
+                    return await self._replay(request, token, actor)
                 selection = await self._current_selection(request)
                 request = _with_instances(request, selection)
             token = self._authority.open(token_value, self._binding(request))

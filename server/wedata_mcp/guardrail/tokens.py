@@ -29,6 +29,7 @@ class Token:
     token_id: str
     expires_at: float
     state_digest: str | None = None  # the selected instances' states at the dry run, for the stale check
+    asked: str | None = None  # a resolved SearchCondition: the binding of the request as asked, before resolution
 
 
 def request_binding(*, action: str, version: str, body: bytes, secret_id: str, region: str, endpoint: str) -> str:
@@ -70,20 +71,23 @@ class TokenAuthority:
     def _mac(self, payload: str) -> str:
         return _b64(hmac.new(self._secret, payload.encode(), hashlib.sha256).digest())
 
-    def mint(self, binding: str, state_digest: str | None = None) -> Token:
+    def mint(self, binding: str, state_digest: str | None = None, asked: str | None = None) -> Token:
         expires_at = round(self._clock() + self.ttl_seconds, 3)
         nonce = secrets.token_urlsafe(12)
         fields: dict[str, object] = {"b": binding, "e": expires_at, "n": nonce}
         if state_digest is not None:
             fields["s"] = state_digest
+        if asked is not None:
+            fields["a"] = asked
         payload = _b64(json.dumps(fields, separators=(",", ":")).encode())
-        return Token(f"{PREFIX}.{payload}.{self._mac(payload)}", nonce, expires_at, state_digest)
+        return Token(f"{PREFIX}.{payload}.{self._mac(payload)}", nonce, expires_at, state_digest, asked)
 
-    def open(self, value: str, binding: str | None) -> Token:
-        """The token's identity if it is authentic and bound to `binding` (None: authenticity only);
-        expiry is checked separately."""
+    def open(self, value: str, binding: str | None, *, asked: str | None = None) -> Token:
+        """The token's identity if it is authentic and bound to `binding` (None: authenticity only) and, if
+        `asked` is given, minted for a request asked exactly so; expiry is checked separately."""
         parts = value.split(".")
-        if len(parts) != 3 or parts[0] != PREFIX:
+        # Tokens are ASCII; compare_digest raises TypeError on a str with anything else (a crash, not a refusal).
+        if not value.isascii() or len(parts) != 3 or parts[0] != PREFIX:
             raise TokenError(
                 "ConfirmationToken is not a token issued by this server; run a dry run "
                 "(omit ConfirmationToken) to get one"
@@ -98,14 +102,18 @@ class TokenAuthority:
             fields = json.loads(_unb64(payload))
             bound, expires_at, nonce = str(fields["b"]), float(fields["e"]), str(fields["n"])
             digest = str(fields["s"]) if "s" in fields else None
+            minted_for = str(fields["a"]) if "a" in fields else None
         except (ValueError, KeyError, TypeError):
             raise TokenError("ConfirmationToken is malformed; run a new dry run") from None
-        if binding is not None and not hmac.compare_digest(bound, binding):
+        mismatch = binding is not None and not hmac.compare_digest(bound, binding)
+        if asked is not None and (minted_for is None or not hmac.compare_digest(minted_for, asked)):
+            mismatch = True
+        if mismatch:
             raise TokenError(
                 "ConfirmationToken was issued for a different request (arguments, credentials, "
                 "region or endpoint changed); run a new dry run with exactly these arguments"
             )
-        return Token(value, nonce, expires_at, digest)
+        return Token(value, nonce, expires_at, digest, minted_for)
 
     def check_unexpired(self, token: Token) -> None:
         if self._clock() >= token.expires_at:
