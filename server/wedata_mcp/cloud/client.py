@@ -24,6 +24,7 @@ from wedata_mcp.cloud.errors import (
     CloudAPIError,
     MissingCredentialsError,
     OutcomeUnknownError,
+    ReadFailedError,
     RequestNotSentError,
     WeDataError,
     redact,
@@ -127,6 +128,9 @@ class WeDataClient:
                 return await self._send_once(action, body, credentials)
             except (RequestNotSentError, CloudAPIError, OutcomeUnknownError) as exc:
                 if not may_retry(exc, mutating=mutating) or attempt >= self._max_attempts:
+                    if isinstance(exc, OutcomeUnknownError) and not mutating:
+                        # "Outcome unknown: check before rerunning" is about mutations; it misleads for a read.
+                        raise ReadFailedError(action, exc.reason, exc.trace_id, attempt) from None
                     raise
                 logger.warning("%s attempt %d failed (%s); retrying", action, attempt, type(exc).__name__)
                 await self._sleep(self._backoff(attempt))

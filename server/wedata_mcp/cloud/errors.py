@@ -55,6 +55,20 @@ class OutcomeUnknownError(WeDataError):
         )
 
 
+class ReadFailedError(WeDataError):
+    """A read-only action got no usable answer, even after its retries. A read changes nothing, so unlike a
+    mutation there is no unknown outcome to check: trying again later is safe."""
+
+    def __init__(self, action: str, reason: str, trace_id: str, attempts: int) -> None:
+        self.action = action
+        self.reason = reason
+        self.trace_id = trace_id
+        super().__init__(
+            f"{action} (read-only) got no usable answer after {attempts} attempt(s): {reason} "
+            f"(X-TC-TraceId {trace_id}). Nothing was changed; try again later."
+        )
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
     """Replace every occurrence of a secret value in text coming back from the network."""
     for secret in secrets:
