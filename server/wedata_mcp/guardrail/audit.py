@@ -16,22 +16,37 @@ class AuditSink(Protocol):
 
 
 class JsonLinesAudit:
-    """Appends `{"ts", "event", ...}` lines to a file, fsynced, so a crash loses no record already returned."""
+    """Appends `{"ts", "event", ...}` lines to a file, fsynced, so a crash loses no record already returned; a
+    crash can tear at most the last line, and the next process starts on a fresh one."""
 
     def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self.path = path
         self._clock = clock
         self._lock = threading.Lock()
+        self._tail_checked = False
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(self, event: str, **fields: Any) -> None:
         record = {"ts": round(self._clock(), 3), "event": event, **fields}
         line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
-        with self._lock, self.path.open("a", encoding="utf-8") as handle:
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
-
+        # backslashreplace: a lone surrogate becomes its JSON escape (\udc80), which still parses.
+        data = line.encode("utf-8", "backslashreplace")
+        with self._lock:
+            # One write() of the whole line, with O_APPEND: records of processes sharing the file never interleave,
+            # and a kill can tear only the line being written (a buffered text file may split a long line).
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+            try:
+                if not self._tail_checked:
+                    # A line torn by an earlier crash (power loss, a full disk) must not swallow this record.
+                    size = os.fstat(fd).st_size
+                    if size and os.pread(fd, 1, size - 1) != b"\n":
+                        data = b"\n" + data
+                    self._tail_checked = True
+                while data:
+                    data = data[os.write(fd, data) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def recent(self, count: int, chunk: int = 65_536) -> list[dict[str, Any]]:
         """The last `count` records, reading only the end of the file; a torn last line is skipped."""
