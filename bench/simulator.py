@@ -10,6 +10,7 @@ every process on Linux, so the caller can line them up with its own `time.monoto
 from __future__ import annotations
 
 import argparse
+import hashlib
 import socket
 import subprocess
 import sys
@@ -49,6 +50,14 @@ def _app(days: int, rate_limit: int) -> Any:
         if scope["type"] == "http" and scope["path"] == "/_bench/requests":
             received = [[r.action, r.error_code] for r in sandbox.requests(verified=None)]
             await JSONResponse({"received": received, "timings": timings})(scope, receive, send)
+            return
+        if scope["type"] == "http" and scope["path"] == "/_bench/reruns":
+            # Every RunRerunScheduleInstances: sha256 of its body, its error code, whether it ran (bench/load.py).
+            reruns = [
+                [hashlib.sha256(r.body).hexdigest(), r.error_code, r.executed]
+                for r in sandbox.requests("RunRerunScheduleInstances", verified=None)
+            ]
+            await JSONResponse({"reruns": reruns})(scope, receive, send)
             return
         if scope["type"] == "http" and scope["path"] == "/_bench/clear":
             sandbox.clear_received()
@@ -102,6 +111,10 @@ class Simulator:
 
     def clear(self) -> None:
         self._get("/_bench/clear")
+
+    def reruns(self) -> list[tuple[str, str | None, bool]]:
+        """Every RunRerunScheduleInstances so far: (sha256 of the body, error code, whether it ran)."""
+        return [(h, code, ran) for h, code, ran in self._get("/_bench/reruns")["reruns"]]
 
     def requests(self) -> list[Request]:
         """Every API request so far, in arrival order, with its error code and simulator-side timing."""
