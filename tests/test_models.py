@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -82,3 +84,18 @@ def test_schema_lists_documented_codes_as_enums() -> None:
     assert enum_of("DependentWay") == ["1", "2", "3"]
     assert enum_of("CheckParentType") == ["ALL", "MAKE_SCOPE", "NONE"]
     assert "downstream" in properties["RerunType"]["description"]
+
+
+@pytest.mark.anyio
+async def test_string_parameters_that_look_like_json_stay_strings(tmp_path: Path) -> None:
+    from mcp import Client
+
+    from tests.inproc import TOOL, Wire, make_server, new_sandbox
+
+    arguments = doc_example() | {"ReDoParams": "null", "AppParam": '{"spark.executor.memory": "8g"}'}
+    async with Client(make_server(tmp_path, Wire(new_sandbox()))) as client:
+        result = await client.call_tool(TOOL, arguments | {"Instances": json.dumps(doc_example()["Instances"])})
+    assert result.structured_content is not None, result.content
+    request = result.structured_content["Request"]
+    assert request["ReDoParams"] == "null" and request["AppParam"] == '{"spark.executor.memory": "8g"}'
+    assert request["Instances"][0]["TaskId"] == "20240307215220701"  # a list sent as JSON text still works

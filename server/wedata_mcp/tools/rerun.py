@@ -3,7 +3,7 @@
 # No `from __future__ import annotations`: the SDK reads the `Resolve(resolver)` annotation at run time, and
 # `resolver` is a local of `rerun_tool`.
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from mcp.server.mcpserver import AcceptedElicitation, Context, ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
@@ -35,6 +35,21 @@ also ask the user directly to confirm.
 Select instances with Instances (TaskId + CurRunDate 'YYYY-MM-DD HH:MM:SS') or SearchCondition. \
 RerunType "1" reruns only the instances, "2" them and their downstream, "3" only downstream; \
 SonInstanceType limits downstream: "1" same workflow, "2" same project, "3" across projects."""
+
+
+class _ExactStrings(FuncMetadata):
+    """The SDK pre-parses string arguments that look like JSON (some clients send lists as JSON text). That
+    must never touch a string parameter: ReDoParams "null" would silently become null (dropped), and a JSON
+    text in AppParam an object. Only fields that cannot be strings get the pre-parse."""
+
+    def pre_parse_json(self, data: dict[str, Any]) -> dict[str, Any]:
+        parsed = super().pre_parse_json(data)
+        fields = self.arg_model.model_fields
+        return {k: parsed[k] if k in fields and not _accepts_str(fields[k].annotation) else v for k, v in data.items()}
+
+
+def _accepts_str(annotation: Any) -> bool:
+    return annotation is str or str in get_args(annotation)
 
 
 class RerunArguments(RunRerunScheduleInstancesRequest, ArgModelBase):
@@ -116,7 +131,7 @@ def rerun_tool(guardrail_of: Callable[[Context[Any, Any]], Guardrail], approval:
         title="Rerun WeData schedule instances (dry run first)",
         description=DESCRIPTION,
         parameters=lean(RerunArguments.model_json_schema(by_alias=True), drop_null=True),
-        fn_metadata=FuncMetadata(
+        fn_metadata=_ExactStrings(
             arg_model=RerunArguments,
             output_model=RerunResult,
             output_schema=lean(RerunResult.model_json_schema(mode="serialization"), drop_null=False),
