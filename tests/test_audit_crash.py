@@ -186,6 +186,8 @@ async def test_sigkill_during_confirmed_executions_leaves_a_parseable_audit_with
     assert sum(received.values()) >= ROUNDS
     # What a person reads back through the audit resource: the tail parses too.
     assert JsonLinesAudit(audit).recent(10)
+    events = Counter(r["event"] for r in records)
+    print(f"\n{ROUNDS} SIGKILLs; {sum(received.values())} reruns received; audit records: {dict(events)}")
 
 
 def test_a_line_torn_by_an_earlier_crash_does_not_swallow_the_next_record(tmp_path: Path) -> None:

@@ -154,9 +154,3 @@ def test_found_by_fuzzing_dates_take_ascii_digits_only(fuzz: tuple[Session, Stra
     """`\\d` matched full-width and Arabic-Indic digits, which strptime then converted without a word."""
     arguments = {"Instances": [{"TaskId": "20240226155530703", "CurRunDate": date}]}
     assert_refused_naming(fuzz[0], arguments, ["CurRunDate"])
-
-
-def test_inputs_tried_are_recorded() -> None:
-    """Runs last in this module: the counts docs/reliability.md quotes (visible with `pytest -s`)."""
-    print(f"\nrerun_schedule_instances inputs tried: {dict(TRIED)}")
-    assert sum(TRIED.values()) == 0 or (TRIED["valid"] and TRIED["invalid"])
