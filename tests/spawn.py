@@ -9,7 +9,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import anyio
 from mcp import Client
@@ -40,6 +40,31 @@ def _free_port() -> int:
 
 
 @asynccontextmanager
+async def http_server(env: dict[str, str], errlog: IO[str]) -> AsyncIterator[int]:
+    """`wedata-mcp serve --transport http` on a free loopback port, yielded once it accepts connections."""
+    port = _free_port()
+    command = [sys.executable, "-m", "wedata_mcp", "serve", "--transport", "http", "--port", str(port)]
+    async with await anyio.open_process(command, env=env, stdout=subprocess.DEVNULL, stderr=errlog) as process:
+        try:
+            with anyio.fail_after(20):
+                while True:  # bounded by fail_after: wait until the port accepts connections
+                    try:
+                        await (await anyio.connect_tcp("127.0.0.1", port)).aclose()
+                        break
+                    except OSError:
+                        if process.returncode is not None:
+                            raise RuntimeError("the HTTP server exited early; see its stderr") from None
+                        await anyio.sleep(0.05)
+            yield port
+        finally:
+            process.terminate()
+            with anyio.move_on_after(10):
+                await process.wait()
+            if process.returncode is None:
+                process.kill()
+
+
+@asynccontextmanager
 async def connect(
     transport: str, env: dict[str, str], stderr_path: Path, **client_options: Any
 ) -> AsyncIterator[Client]:
@@ -50,24 +75,5 @@ async def connect(
             async with Client(stdio_client(params, errlog=errlog), **client_options) as client:
                 yield client
             return
-        port = _free_port()
-        command = [sys.executable, "-m", "wedata_mcp", "serve", "--transport", "http", "--port", str(port)]
-        async with await anyio.open_process(command, env=env, stdout=subprocess.DEVNULL, stderr=errlog) as process:
-            try:
-                with anyio.fail_after(20):
-                    while True:  # bounded by fail_after: wait until the port accepts connections
-                        try:
-                            await (await anyio.connect_tcp("127.0.0.1", port)).aclose()
-                            break
-                        except OSError:
-                            if process.returncode is not None:
-                                raise RuntimeError("the HTTP server exited early; see its stderr") from None
-                            await anyio.sleep(0.05)
-                async with Client(f"http://127.0.0.1:{port}/mcp", **client_options) as client:
-                    yield client
-            finally:
-                process.terminate()
-                with anyio.move_on_after(10):
-                    await process.wait()
-                if process.returncode is None:
-                    process.kill()
+        async with http_server(env, errlog) as port, Client(f"http://127.0.0.1:{port}/mcp", **client_options) as client:
+            yield client
