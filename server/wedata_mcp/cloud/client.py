@@ -148,10 +148,13 @@ class WeDataClient:
         if self.target.language:
             headers["X-TC-Language"] = self.target.language
         auth = TC3Auth(credentials.signing_key(), self.target.service, self._clock)
+        # Build the pool before taking a rate-limit slot: the slot's time must be the send's, and making the
+        # pool (TLS context, CA bundle) takes tens of ms that WeData's window would otherwise not see.
+        http = self._http
         await (self._limits[action] if self._limits else self._limiter).acquire()
         logger.debug("sending %s (%d bytes, trace %s)", action, len(body), trace_id)
         try:
-            response = await self._http.post(self.target.endpoint, content=body, headers=headers, auth=auth)
+            response = await http.post(self.target.endpoint, content=body, headers=headers, auth=auth)
         except _NOT_SENT as exc:
             raise RequestNotSentError(f"{action} was not sent: {type(exc).__name__}") from None
         except httpx.HTTPError as exc:
