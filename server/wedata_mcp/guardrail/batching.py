@@ -15,7 +15,7 @@ from wedata_mcp.cloud.client import WeDataClient
 from wedata_mcp.cloud.errors import CloudAPIError, OutcomeUnknownError, WeDataError
 from wedata_mcp.guardrail.audit import AuditSink
 from wedata_mcp.models import ACTION, BatchOperateResultOpsDto, RunRerunScheduleInstancesRequest
-from wedata_mcp.models.base import WIRE_DATETIME_FORMAT
+from wedata_mcp.models.base import wire_datetime
 
 DEFAULT_BATCH_SIZE = 100
 IN_FLIGHT = 4  # batches in flight at once; the per-action rate limiter decides the pace
@@ -49,7 +49,7 @@ class BatchOutcome(BaseModel):
 
 def _name(request: RunRerunScheduleInstancesRequest, index: int) -> str:
     instance = (request.Instances or [])[index]
-    return f"{instance.TaskId}@{instance.CurRunDate.strftime(WIRE_DATETIME_FORMAT)}"
+    return f"{instance.TaskId}@{wire_datetime(instance.CurRunDate)}"
 
 
 def split(request: RunRerunScheduleInstancesRequest, size: int) -> list[RunRerunScheduleInstancesRequest]:

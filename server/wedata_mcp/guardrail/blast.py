@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from wedata_mcp.cloud.errors import CloudAPIError, WeDataError
 from wedata_mcp.cloud.reader import PAGE_SIZE, WeDataReader
 from wedata_mcp.models import RunRerunScheduleInstancesRequest
-from wedata_mcp.models.base import WIRE_DATETIME_FORMAT
+from wedata_mcp.models.base import wire_datetime
 from wedata_mcp.models.describe import STATE_GROUPS, InstanceOpsView
 
 Key = tuple[str, str]  # (TaskId, CurRunDate)
@@ -87,7 +87,7 @@ class BlastRadiusResolver:
         # keep the exact (TaskId, CurRunDate) pairs asked for. A backfill of 5,000 days costs 50 calls, not 5,000.
         wanted: dict[Key, None] = {}
         for instance in request.Instances:
-            wanted.setdefault((instance.TaskId, instance.CurRunDate.strftime(WIRE_DATETIME_FORMAT)), None)
+            wanted.setdefault((instance.TaskId, wire_datetime(instance.CurRunDate)), None)
         task_ids = sorted({task for task, _ in wanted})
         found: dict[Key, InstanceOpsView] = {}
         for start in range(0, len(task_ids), PAGE_SIZE):

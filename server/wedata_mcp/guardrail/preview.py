@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from wedata_mcp.models import RunRerunScheduleInstancesRequest
-from wedata_mcp.models.base import WIRE_DATETIME_FORMAT
+from wedata_mcp.models.base import wire_datetime
 
 MAX_LISTED = 20
 
@@ -54,7 +54,7 @@ def plan(request: RunRerunScheduleInstancesRequest) -> RerunPlan:
         Instances=[
             PlannedInstance(
                 TaskId=i.TaskId,
-                CurRunDate=i.CurRunDate.strftime(WIRE_DATETIME_FORMAT),
+                CurRunDate=wire_datetime(i.CurRunDate),
                 WorkflowId=i.WorkflowId or None,
                 ProjectId=i.ProjectId or None,
             )

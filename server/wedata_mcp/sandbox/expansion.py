@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wedata_mcp.models import RunRerunScheduleInstancesRequest
-from wedata_mcp.models.base import WIRE_DATETIME_FORMAT
+from wedata_mcp.models.base import wire_datetime
 from wedata_mcp.sandbox import search, states
 from wedata_mcp.sandbox.protocol import APIError
 from wedata_mcp.sandbox.world import InstanceKey, World
@@ -60,7 +60,7 @@ def _selected(world: World, request: RunRerunScheduleInstancesRequest) -> list[I
         return search.select(world, request.SearchCondition, request.ProjectId)
     chosen: list[InstanceKey] = []
     for given in request.Instances:
-        key = InstanceKey(given.TaskId, given.CurRunDate.strftime(WIRE_DATETIME_FORMAT))
+        key = InstanceKey(given.TaskId, wire_datetime(given.CurRunDate))
         project = request.ProjectId or given.ProjectId
         if key not in world.instances or (project and world.project_of(key.task_id).project_id != project):
             where = f" in project {project}" if project else ""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from wedata_mcp.models import InstanceApiOpsRequest
-from wedata_mcp.models.base import WIRE_DATETIME_FORMAT
+from wedata_mcp.models.base import wire_datetime
 from wedata_mcp.sandbox.params import DagQuery, parse
 from wedata_mcp.sandbox.protocol import APIError
 from wedata_mcp.sandbox.world import InstanceKey, World
@@ -28,7 +28,7 @@ def _dag(world: World, extra: dict[str, Any]) -> set[InstanceKey] | None:
         return None
     if query.Instance is None:
         raise APIError("MissingParameter", "SearchCondition.Instance: DagDeal needs Instance.TaskId and CurRunDate")
-    start = InstanceKey(query.Instance.TaskId, query.Instance.CurRunDate.strftime(WIRE_DATETIME_FORMAT))
+    start = InstanceKey(query.Instance.TaskId, wire_datetime(query.Instance.CurRunDate))
     if start not in world.instances:
         raise APIError(
             "ResourceNotFound", f"instance TaskId={start.task_id} CurRunDate={start.cur_run_date} does not exist"
@@ -46,8 +46,8 @@ def select(world: World, condition: InstanceApiOpsRequest | None, project_id: st
     """The instances matching `condition` (and the request's top-level ProjectId), newest data time first."""
     c = condition or InstanceApiOpsRequest.model_validate({})
     dag = _dag(world, dict(c.model_extra or {}))
-    date_from = c.DateFrom.strftime(WIRE_DATETIME_FORMAT) if c.DateFrom else None
-    date_to = c.DateTo.strftime(WIRE_DATETIME_FORMAT) if c.DateTo else None
+    date_from = wire_datetime(c.DateFrom) if c.DateFrom else None
+    date_to = wire_datetime(c.DateTo) if c.DateTo else None
     projects = {p for p in (project_id, c.ProjectId) if p}
     states = {str(s) for s in c.StateList} if c.StateList else None
     matched: list[InstanceKey] = []

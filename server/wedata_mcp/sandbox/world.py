@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from wedata_mcp.models.base import WIRE_DATETIME_FORMAT
+from wedata_mcp.models.base import WIRE_DATETIME_FORMAT, wire_datetime
 from wedata_mcp.sandbox.seedfile import SeedFile, SeedTask, parse_seed
 
 SEED_RESOURCE = "seed.json"
@@ -28,7 +28,7 @@ def parse_time(text: str) -> datetime:
 
 
 def format_time(value: datetime | None) -> str | None:
-    return None if value is None else value.strftime(WIRE_DATETIME_FORMAT)
+    return None if value is None else wire_datetime(value)
 
 
 class InstanceKey(NamedTuple):
