@@ -26,6 +26,17 @@ def reruns(endpoint: Endpoint) -> int:
     return len(endpoint.sandbox.requests("RunRerunScheduleInstances", verified=None))
 
 
+def received(endpoint: Endpoint) -> int:
+    """Every request of any action that reached the endpoint."""
+    return len(endpoint.sandbox.requests(verified=None))
+
+
+def assert_only_reads(endpoint: Endpoint) -> None:
+    """A dry run may describe its blast radius with read-only look-ups, and nothing else."""
+    actions = {r.action for r in endpoint.sandbox.requests(verified=None)}
+    assert actions <= {"DescribeScheduleInstances"}, actions
+
+
 async def dry_run(client: Client, arguments: dict[str, Any]) -> dict[str, Any]:
     result = await client.call_tool(TOOL, arguments)
     assert not result.is_error, result.content
@@ -95,6 +106,7 @@ async def test_doc_example_dry_run_sends_nothing_then_token_sends_exactly_one_ve
         with anyio.fail_after(30):
             preview = await dry_run(client, doc_example())
             assert reruns(endpoint) == 0
+            assert_only_reads(endpoint)
             assert preview["Status"] == "dry_run"
             token = preview["ConfirmationToken"]
 
@@ -141,9 +153,10 @@ async def test_expired_token_is_refused_and_sends_nothing(transport: str, endpoi
     async with connect(transport, env, tmp_path / "stderr") as client:
         with anyio.fail_after(30):
             token = (await dry_run(client, doc_example()))["ConfirmationToken"]
+            before = received(endpoint)
             result = await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
     assert "expired" in error_text(result)
-    assert reruns(endpoint) == 0
+    assert reruns(endpoint) == 0 and received(endpoint) == before  # not even the stale-preview re-read
 
 
 async def test_token_for_different_arguments_is_refused_and_sends_nothing(
@@ -152,10 +165,11 @@ async def test_token_for_different_arguments_is_refused_and_sends_nothing(
     async with connect(transport, server_env(endpoint.url, tmp_path), tmp_path / "stderr") as client:
         with anyio.fail_after(30):
             token = (await dry_run(client, doc_example()))["ConfirmationToken"]
+            before = received(endpoint)
             changed = doc_example() | {"RerunType": "3", "ConfirmationToken": token}
             result = await client.call_tool(TOOL, changed)
     assert "different request" in error_text(result)
-    assert reruns(endpoint) == 0
+    assert reruns(endpoint) == 0 and received(endpoint) == before
 
 
 @pytest.mark.parametrize("forge", ["empty", "garbage", "tampered"])
@@ -170,9 +184,11 @@ async def test_forged_token_is_refused_and_sends_nothing(
             fields["e"] += 86_400  # try to extend the expiry
             longer = base64.urlsafe_b64encode(json.dumps(fields).encode()).rstrip(b"=").decode()
             token = {"empty": "", "garbage": "not-a-token", "tampered": f"{prefix}.{longer}.{mac}"}[forge]
+            before = received(endpoint)
             result = await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
-    assert "not executed" in error_text(result)
-    assert reruns(endpoint) == 0
+    message = error_text(result)
+    assert "not executed" in message and "ConfirmationToken" in message, message
+    assert reruns(endpoint) == 0 and received(endpoint) == before
 
 
 async def test_missing_credentials_give_a_clear_error_and_send_nothing(
@@ -205,3 +221,96 @@ async def test_bad_input_names_the_field_and_sends_nothing(
             result = await client.call_tool(TOOL, arguments)
     assert field in error_text(result)
     assert len(endpoint.sandbox.received) == 0
+
+
+# --- exactly once, across the wire ------------------------------------------------------------------------------
+
+
+async def test_a_timeout_after_the_endpoint_received_the_rerun_is_outcome_unknown_and_a_repeat_sends_nothing(
+    transport: str, endpoint: Endpoint, tmp_path: Path
+) -> None:
+    env = server_env(endpoint.url, tmp_path, WEDATA_MCP_TIMEOUT="0.5")
+    # The endpoint runs the rerun, then answers after the server has given up waiting.
+    endpoint.sandbox.faults.inject("slow", action="RunRerunScheduleInstances", times=1, delay=3.0)
+    try:
+        async with connect(transport, env, tmp_path / "stderr") as client:
+            with anyio.fail_after(30):
+                token = (await dry_run(client, doc_example()))["ConfirmationToken"]
+                confirmed = doc_example() | {"ConfirmationToken": token}
+                first = await client.call_tool(TOOL, confirmed)
+                assert reruns(endpoint) == 1 and endpoint.sandbox.requests("RunRerunScheduleInstances")[0].executed
+                before = received(endpoint)
+                again = await client.call_tool(TOOL, confirmed)
+    finally:
+        endpoint.sandbox.faults.clear()
+    message = error_text(first)
+    assert "Outcome unknown" in message and "NOT retried" in message, message
+    assert "already used" in error_text(again) and "Outcome unknown" in error_text(again)
+    assert reruns(endpoint) == 1 and received(endpoint) == before
+    events = [r["event"] for r in audit_records(tmp_path / "audit.jsonl")]
+    assert events == ["preview", "sending", "outcome_unknown", "replayed"], events
+
+
+async def test_the_same_token_fifty_times_at_once_runs_once_and_every_caller_gets_that_outcome(
+    transport: str, endpoint: Endpoint, tmp_path: Path
+) -> None:
+    results: list[Any] = []
+    async with connect(transport, server_env(endpoint.url, tmp_path), tmp_path / "stderr") as client:
+        with anyio.fail_after(60):
+            token = (await dry_run(client, doc_example()))["ConfirmationToken"]
+
+            async def present() -> None:
+                results.append(await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token}))
+
+            async with anyio.create_task_group() as tg:
+                for _ in range(50):
+                    tg.start_soon(present)
+    assert reruns(endpoint) == 1
+    statuses = sorted(r.structured_content["Status"] if r.structured_content else "error" for r in results)
+    assert statuses == ["already_executed"] * 49 + ["executed"]
+    (sent,) = endpoint.sandbox.requests("RunRerunScheduleInstances")
+    assert {r.structured_content["RequestId"] for r in results} == {sent.request_id}
+
+
+async def test_a_used_token_presented_to_a_restarted_server_sends_nothing(
+    transport: str, endpoint: Endpoint, tmp_path: Path
+) -> None:
+    env = server_env(endpoint.url, tmp_path)
+    async with connect(transport, env, tmp_path / "stderr") as client:
+        with anyio.fail_after(30):
+            token = (await dry_run(client, doc_example()))["ConfirmationToken"]
+            first = await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+    assert first.structured_content and first.structured_content["Status"] == "executed"
+    before = received(endpoint)
+    # A new process has a new random secret and an empty single-use store: the old token is void, not replayable.
+    async with connect(transport, env, tmp_path / "stderr-restarted") as client:
+        with anyio.fail_after(30):
+            again = await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+    assert "another secret" in error_text(again)
+    assert reruns(endpoint) == 1 and received(endpoint) == before
+
+
+# --- settings and policy, in the real process ------------------------------------------------------------------
+
+
+async def test_read_only_setting_hides_the_rerun_tool(transport: str, endpoint: Endpoint, tmp_path: Path) -> None:
+    async with connect(transport, server_env(endpoint.url, tmp_path, WEDATA_MCP_READ_ONLY="1"), tmp_path / "e") as c:
+        with anyio.fail_after(30):
+            names = {tool.name for tool in (await c.list_tools()).tools}
+            result = await c.call_tool(TOOL, doc_example())
+    assert names == {"find_schedule_instances", "get_schedule_instance"}
+    assert result.is_error and reruns(endpoint) == 0
+
+
+async def test_a_policy_file_rule_refuses_the_dry_run_naming_the_rule(
+    transport: str, endpoint: Endpoint, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[policy]\nallowed_regions = ["ap-shanghai"]\n', encoding="utf-8")
+    env = server_env(endpoint.url, tmp_path, WEDATA_MCP_POLICY_FILE=str(policy))
+    async with connect(transport, env, tmp_path / "stderr") as client:
+        with anyio.fail_after(30):
+            result = await client.call_tool(TOOL, doc_example())
+    assert "allowed_regions" in error_text(result)
+    assert received(endpoint) == 0
+    assert [r["event"] for r in audit_records(tmp_path / "audit.jsonl")] == ["refused"]

@@ -266,3 +266,22 @@ async def test_two_server_processes_sharing_redis_execute_one_token_exactly_once
     assert len(request_ids) == 1  # every replay carries the one execution's RequestId
     sends = [r for name in "ab" for r in audit_records(tmp_path / name / "audit.jsonl") if r["event"] == "sending"]
     assert len(sends) == 1
+
+
+async def test_a_used_token_presented_after_a_restart_replays_its_outcome_and_sends_nothing(
+    endpoint: Endpoint, tmp_path: Path, redis_url: str
+) -> None:
+    env = server_env(endpoint.url, tmp_path, WEDATA_MCP_TOKEN_STORE=redis_url, WEDATA_MCP_TOKEN_SECRET=SECRET)
+    with anyio.fail_after(60):
+        async with connect("stdio", env, tmp_path / "stderr") as client:
+            preview = await client.call_tool(TOOL, doc_example())
+            assert preview.structured_content, preview.content
+            confirmed = doc_example() | {"ConfirmationToken": preview.structured_content["ConfirmationToken"]}
+            first = await client.call_tool(TOOL, confirmed)
+        received = len(endpoint.sandbox.requests(verified=None))
+        async with connect("stdio", env, tmp_path / "stderr-restarted") as client:
+            again = await client.call_tool(TOOL, confirmed)
+    assert first.structured_content and again.structured_content, (first.content, again.content)
+    assert (first.structured_content["Status"], again.structured_content["Status"]) == ("executed", "already_executed")
+    assert again.structured_content["RequestId"] == first.structured_content["RequestId"]
+    assert len(endpoint.sandbox.requests(verified=None)) == received  # answered from Redis, not even a look-up
