@@ -36,7 +36,9 @@ class RateLimiter:
         async with self._lock:  # one waiter at a time keeps the order fair and the count exact
             while True:
                 now = self._clock()
-                while self._sent and now - self._sent[0] >= self._window:
+                # A microsecond's slack: after sleeping exactly the computed wait, float rounding can leave the
+                # difference an ulp short of the window, and the loop would sleep ~1e-14 s forever.
+                while self._sent and now - self._sent[0] >= self._window - 1e-6:
                     self._sent.popleft()
                 if len(self._sent) < self._capacity:
                     self._sent.append(now)

@@ -1,0 +1,79 @@
+"""The cloud client's own promises: WeData's 20 requests/second kept by one limiter that every concurrent call
+shares, and the headers a caller can set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+from mcp import Client
+
+from tests.conftest import REGION, SECRET_ID, SECRET_KEY
+from tests.inproc import Wire, make_server, new_sandbox
+from wedata_mcp.cloud.client import Target, WeDataClient
+from wedata_mcp.cloud.credentials import Credentials
+from wedata_mcp.cloud.ratelimit import RateLimiter
+
+pytestmark = pytest.mark.anyio
+
+
+class FakeTime:
+    """A clock that only moves when the limiter sleeps, so waits are exact and nothing really sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+async def test_the_limiter_lets_twenty_through_in_a_second_and_makes_the_twenty_first_wait() -> None:
+    time = FakeTime()
+    limiter = RateLimiter(20, clock=time.clock, sleep=time.sleep)
+    sent: list[float] = []
+    for _ in range(45):
+        await limiter.acquire()
+        sent.append(time.now)
+    assert sent[:20] == [1000.0] * 20 and time.slept[0] == pytest.approx(1.02)  # its margin over WeData's window
+    # In any window of one second (WeData's), at most 20.
+    assert max(sum(1 for t in sent if start <= t < start + 1.0) for start in sent) == 20
+    assert sent[-1] == pytest.approx(1000.0 + 2 * 1.02)
+
+
+async def test_concurrent_tool_calls_share_one_limit_and_meet_no_request_limit(tmp_path: Path) -> None:
+    # The simulator enforces WeData's 20/s per SecretId and action on the wall clock; the server keeps its default.
+    sandbox = new_sandbox()
+    server = make_server(tmp_path, Wire(sandbox))
+    async with Client(server) as client, anyio.create_task_group() as tg:
+        with anyio.fail_after(30):
+            for _ in range(45):  # at most 20 a second: this takes a little over two seconds
+                tg.start_soon(client.call_tool, "find_schedule_instances", {"state": ["failed"]})
+    requests = sandbox.requests("DescribeScheduleInstances", verified=None)
+    assert len(requests) >= 45
+    assert [r.error_code for r in requests if r.error_code] == []
+
+
+@pytest.mark.parametrize("language", ["en-US", None])
+async def test_x_tc_language_is_sent_only_when_set(language: str | None) -> None:
+    seen: list[httpx.Headers] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers)
+        return httpx.Response(200, json={"Response": {"Data": {}, "RequestId": "r-1"}})
+
+    target = Target(endpoint="http://wedata.test", region=REGION, language=language)
+    client = WeDataClient(target, Credentials(SECRET_ID, SECRET_KEY), transport=httpx.MockTransport(answer))
+    try:
+        response = await client.call("DescribeScheduleInstances", b"{}", mutating=False)
+    finally:
+        await client.aclose()
+    assert response.request_id == "r-1"
+    assert seen[0].get("X-TC-Language") == language
+    assert seen[0]["X-TC-Region"] == REGION and seen[0]["X-TC-Action"] == "DescribeScheduleInstances"
