@@ -51,8 +51,8 @@ async def test_concurrent_tool_calls_share_one_limit_and_meet_no_request_limit(t
     # The simulator enforces WeData's 20/s per SecretId and action on the wall clock; the server keeps its default.
     sandbox = new_sandbox()
     server = make_server(tmp_path, Wire(sandbox))
-    async with Client(server) as client, anyio.create_task_group() as tg:
-        with anyio.fail_after(30):
+    with anyio.fail_after(30):
+        async with Client(server) as client, anyio.create_task_group() as tg:
             for _ in range(45):  # at most 20 a second: this takes a little over two seconds
                 tg.start_soon(client.call_tool, "find_schedule_instances", {"state": ["failed"]})
     requests = sandbox.requests("DescribeScheduleInstances", verified=None)
