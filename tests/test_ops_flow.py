@@ -68,36 +68,47 @@ async def test_rerun_what_failed_last_night_in_a_workflow_touches_only_those_ins
 
 # Downstream of ods_payments_sync (2026-11-24), from the seed: dwd_payments_clean → dwd_order_facts (same
 # project, other workflow) → dws_daily_sales (same project) → ads_sales_dashboard → ads_partner_export (other
-# project). Nothing downstream shares its own workflow.
-SAME_PROJECT = {"20240307220931703", "20240311101544701", "20240318093012701"}
+# project). Nothing downstream shares its own workflow; dwd_orders' child dwd_order_facts does share its workflow,
+# so SonInstanceType 1 is seen expanding too.
+DWD_ORDERS = "20240307215220701"
+DWD_ORDER_FACTS = "20240311101544701"
+SAME_PROJECT = {"20240307220931703", DWD_ORDER_FACTS, "20240318093012701"}
 OTHER_PROJECT = {"20240402143301701", ADS_PARTNER_EXPORT}
-EXPECTED: dict[tuple[str, str], set[str]] = {
-    ("1", "1"): {ODS_PAYMENTS},
-    ("1", "2"): {ODS_PAYMENTS},
-    ("1", "3"): {ODS_PAYMENTS},
-    ("2", "1"): {ODS_PAYMENTS},
-    ("2", "2"): {ODS_PAYMENTS} | SAME_PROJECT,
-    ("2", "3"): {ODS_PAYMENTS} | SAME_PROJECT | OTHER_PROJECT,
-    ("3", "1"): set(),
-    ("3", "2"): SAME_PROJECT,
-    ("3", "3"): SAME_PROJECT | OTHER_PROJECT,
+ORDERS_SAME_PROJECT = {DWD_ORDER_FACTS, "20240318093012701"}
+EXPECTED: dict[tuple[str, str, str], set[str]] = {
+    (ODS_PAYMENTS, "1", "1"): {ODS_PAYMENTS},
+    (ODS_PAYMENTS, "1", "2"): {ODS_PAYMENTS},
+    (ODS_PAYMENTS, "1", "3"): {ODS_PAYMENTS},
+    (ODS_PAYMENTS, "2", "1"): {ODS_PAYMENTS},
+    (ODS_PAYMENTS, "2", "2"): {ODS_PAYMENTS} | SAME_PROJECT,
+    (ODS_PAYMENTS, "2", "3"): {ODS_PAYMENTS} | SAME_PROJECT | OTHER_PROJECT,
+    (ODS_PAYMENTS, "3", "1"): set(),
+    (ODS_PAYMENTS, "3", "2"): SAME_PROJECT,
+    (ODS_PAYMENTS, "3", "3"): SAME_PROJECT | OTHER_PROJECT,
+    (DWD_ORDERS, "1", "1"): {DWD_ORDERS},
+    (DWD_ORDERS, "2", "1"): {DWD_ORDERS, DWD_ORDER_FACTS},
+    (DWD_ORDERS, "2", "2"): {DWD_ORDERS} | ORDERS_SAME_PROJECT,
+    (DWD_ORDERS, "2", "3"): {DWD_ORDERS} | ORDERS_SAME_PROJECT | OTHER_PROJECT,
+    (DWD_ORDERS, "3", "1"): {DWD_ORDER_FACTS},
+    (DWD_ORDERS, "3", "2"): ORDERS_SAME_PROJECT,
+    (DWD_ORDERS, "3", "3"): ORDERS_SAME_PROJECT | OTHER_PROJECT,
 }
 
 
-@pytest.mark.parametrize(("rerun_type", "son_instance_type"), sorted(EXPECTED))
+@pytest.mark.parametrize(("origin", "rerun_type", "son_instance_type"), sorted(EXPECTED))
 async def test_preview_counts_equal_what_the_simulator_reruns(
-    tmp_path: Path, rerun_type: str, son_instance_type: str
+    tmp_path: Path, origin: str, rerun_type: str, son_instance_type: str
 ) -> None:
     sandbox = seeded()
     arguments = {
-        "Instances": [{"TaskId": ODS_PAYMENTS, "CurRunDate": YESTERDAY}],
+        "Instances": [{"TaskId": origin, "CurRunDate": YESTERDAY}],
         "RerunType": rerun_type,
         "SonInstanceType": son_instance_type,
         "CheckFather": False,
     }
     async with Client(make_server(tmp_path, Wire(sandbox))) as client:
         preview, result = await preview_and_execute(client, arguments)
-    expected = {(task, YESTERDAY) for task in EXPECTED[(rerun_type, son_instance_type)]}
+    expected = {(task, YESTERDAY) for task in EXPECTED[(origin, rerun_type, son_instance_type)]}
     radius = preview["BlastRadius"]
     assert radius["Resolved"] is True
     assert radius["TotalCount"] == len(expected)
