@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 # Codes that prove the API did not execute the action, so a mutating call may be sent again.
@@ -28,7 +29,10 @@ class CloudAPIError(WeDataError):
         self.code = code
         self.message = message
         self.request_id = request_id
-        super().__init__(f"{code}: {message} (RequestId: {request_id or 'none'})")
+        # The message is WeData's text, not ours: quoted as a JSON string, so whatever it says reads as data
+        # (DESIGN.md, guardrail invariant 4) and not as more of the server's own words.
+        quoted = json.dumps(message, ensure_ascii=False)
+        super().__init__(f"{code} (RequestId: {request_id or 'none'}); WeData's message, quoted as data: {quoted}")
 
     @property
     def proves_not_executed(self) -> bool:
