@@ -285,6 +285,7 @@ async def test_instruction_like_errors_and_logs_from_the_cloud_come_back_only_as
     failed.error_desc = INJECTION
     failed.log.append(INJECTION)
     ask = {"task_id": DWS_USER_ACTIVITY, "cur_run_date": YESTERDAY}
+
     # And an API error whose Message carries the same text.
     def hostile(request: httpx.Request) -> httpx.Response:
         envelope = {"Response": {"Error": {"Code": "FailedOperation", "Message": INJECTION}, "RequestId": "r-9"}}
