@@ -105,3 +105,49 @@ def test_a_bad_policy_file_stops_start_up(tmp_path: Path) -> None:
         stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 2 and "allow_everything" in result.stderr
+
+
+# The seeded night: ods_payments_sync (retail_dw) failed; its downstream reaches growth_bi across workflows.
+ODS_PAYMENTS = {"TaskId": "20240226155530703", "CurRunDate": "2026-11-24 00:00:00"}
+RETAIL_DW = "127890865433555"
+
+
+@pytest.mark.parametrize(
+    ("rules", "rerun", "rule"),
+    [
+        ({"max_instances": 3}, {"RerunType": "2", "SonInstanceType": "2"}, "max_instances"),  # 1 listed, 4 touched
+        ({"allowed_projects": [RETAIL_DW]}, {"RerunType": "2", "SonInstanceType": "3"}, "allowed_projects"),
+    ],
+    ids=["max-instances-after-downstream", "project-reached-only-downstream"],
+)
+async def test_rules_on_the_blast_radius_count_the_downstream(
+    tmp_path: Path, rules: dict[str, Any], rerun: dict[str, str], rule: str
+) -> None:
+    wire = Wire(new_sandbox())
+    arguments = {"Instances": [ODS_PAYMENTS], "CheckFather": False} | rerun
+    async with Client(make_server(tmp_path, wire, policy=Policy(**rules))) as client:
+        allowed = await client.call_tool(TOOL, arguments | {"RerunType": "1"})  # the instance alone is fine
+        refused = await client.call_tool(TOOL, arguments)
+    assert not allowed.is_error, text(allowed)
+    assert refused.is_error and f"policy rule '{rule}'" in text(refused), text(refused)
+    assert wire.sent == 0
+
+
+@pytest.mark.parametrize("resolve", [True, False])
+async def test_a_search_condition_is_resolved_unless_policy_passes_it_through(tmp_path: Path, resolve: bool) -> None:
+    sandbox = new_sandbox()
+    wire = Wire(sandbox)
+    search = {"SearchCondition": {"StateList": [4], "DateFrom": "2026-11-24 00:00:00"}, "RerunType": "1"}
+    async with Client(make_server(tmp_path, wire, policy=Policy(resolve_search_condition=resolve))) as client:
+        preview = await client.call_tool(TOOL, search)
+        assert preview.structured_content, text(preview)
+        confirmed = search | {"ConfirmationToken": preview.structured_content["ConfirmationToken"]}
+        result = await client.call_tool(TOOL, confirmed)
+    assert not result.is_error, text(result)
+    (sent,) = sandbox.requests("RunRerunScheduleInstances")
+    body = sent.json()
+    assert body == preview.structured_content["Request"]
+    if resolve:  # what was confirmed is the two failed instances it selected at the preview
+        assert "SearchCondition" not in body and len(body["Instances"]) == 2
+    else:  # WeData evaluates the condition itself when it runs
+        assert "Instances" not in body and body["SearchCondition"]["StateList"] == [4]
