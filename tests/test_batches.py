@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from tests.conftest import REGION, SECRET_ID, SECRET_KEY, audit_records
-from tests.inproc import SECRET, TOOL, text
+from tests.inproc import SECRET, TOOL, Wire, make_server, text
 from tests.worlds import all_instances, backfill_world
 from wedata_mcp.app import build_server
 from wedata_mcp.cloud.credentials import Credentials
@@ -159,3 +160,57 @@ async def test_a_large_preview_spares_the_context(live: tuple[Sandbox, str], tmp
     assert preview is not None and preview["RequestBody"] is None  # json.dumps(Request), hashed in RequestHash
     assert len(preview["Request"]["Instances"]) == DAYS
     assert "\n" not in text(result)  # compact JSON, not indented
+
+
+class HoldSecondBatch(Wire):
+    """The in-process simulator, holding the second RunRerunScheduleInstances on the wire until released."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        super().__init__(sandbox)
+        self.on_wire = anyio.Event()
+        self.release = anyio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.headers.get("X-TC-Action") == "RunRerunScheduleInstances" and self.sent == 1:
+            self.on_wire.set()
+            await self.release.wait()
+        return await super().handle_async_request(request)
+
+
+async def test_cancelling_a_batched_rerun_starts_no_new_batch_and_keeps_what_was_sent(tmp_path: Path) -> None:
+    sandbox = Sandbox(accounts={SECRET_ID: Account(SECRET_ID, SECRET_KEY)}, world=backfill_world(DAYS))
+    wire = HoldSecondBatch(sandbox)
+    app = make_server(
+        tmp_path,
+        wire,
+        policy=Policy(max_instances=10_000),
+        batch_size=100,
+        batch_concurrency=1,
+        rate_limit_per_second=1000,
+    )
+    arguments = {"Instances": all_instances(sandbox.world), "RerunType": "1"}
+    async with Client(app) as client:
+        preview = await client.call_tool(TOOL, arguments)
+        assert preview.structured_content is not None, text(preview)
+        confirmed = arguments | {"ConfirmationToken": preview.structured_content["ConfirmationToken"]}
+        call = anyio.CancelScope()
+
+        async def execute() -> None:
+            with call:
+                await client.call_tool(TOOL, confirmed)
+
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as group:
+                group.start_soon(execute)
+                await wire.on_wire.wait()
+                call.cancel()  # the person gives up while batch 2 of 3 is on the wire
+                wire.release.set()
+            replay = await client.call_tool(TOOL, confirmed)
+    # Batch 2 was already sent: it finished and was recorded. Batch 3 was never started.
+    done = replay.structured_content
+    assert done is not None and done["Status"] == "already_executed", text(replay)
+    assert [b["Status"] for b in done["BatchResults"]] == ["succeeded", "succeeded", "not_sent"]
+    assert wire.sent == 2
+    assert sum(reran(sandbox).values()) == 200 and set(reran(sandbox).values()) == {1}
+    events = [r["event"] for r in audit_records(tmp_path / "audit.jsonl")]
+    assert events.count("sending") == 2 and events.count("executed") == 2 and "batches_done" in events

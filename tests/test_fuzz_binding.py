@@ -213,5 +213,7 @@ def test_found_by_fuzzing_a_used_search_condition_token_replays_its_outcome(fuzz
 
 def test_inputs_tried_are_recorded() -> None:
     """Last of the fuzz modules: the counts docs/reliability.md quotes (shown with `pytest -s`)."""
+    if not TRIED:
+        pytest.skip("counts what the fuzz tests ran: run it after them")
     print(f"\nrerun_schedule_instances examples run, by property: {dict(sorted(TRIED.items()))}")
-    assert sum(TRIED.values()) == 0 or (TRIED["valid"] and TRIED["binding"])
+    assert TRIED["valid"] and TRIED["binding"]
