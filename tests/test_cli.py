@@ -110,3 +110,55 @@ async def test_serve_sandbox_needs_no_account(tmp_path: Path) -> None:
             result = await client.call_tool("find_schedule_instances", {"state": ["failed"]})
     assert result.structured_content is not None
     assert {i["TaskName"] for i in result.structured_content["Instances"]} == {"ods_payments_sync", "dws_user_activity"}
+
+
+@pytest.mark.anyio
+async def test_sandbox_prints_shell_lines_that_point_serve_and_tencents_sdk_at_it(tmp_path: Path) -> None:
+    import shlex
+
+    from mcp import Client
+    from mcp.client.stdio import StdioServerParameters
+    from tencentcloud.common import credential
+    from tencentcloud.common.profile.client_profile import ClientProfile
+    from tencentcloud.common.profile.http_profile import HttpProfile
+    from tencentcloud.wedata.v20210820 import models, wedata_client
+
+    command = [sys.executable, "-m", "wedata_mcp", "sandbox", "--port", "0"]
+    with anyio.fail_after(60):
+        async with await anyio.open_process(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as sandbox:
+            assert sandbox.stdout is not None
+            printed = b""
+            while printed.count(b"\n") < 4:  # bounded by fail_after
+                printed += await sandbox.stdout.receive()
+            exports: dict[str, str] = {}
+            for line in printed.decode().splitlines():
+                words = shlex.split(line)  # what a shell's `eval` would see
+                assert words[0] == "export", line
+                name, _, value = words[1].partition("=")
+                exports[name] = value
+            assert set(exports) == {
+                "WEDATA_ENDPOINT",
+                "TENCENTCLOUD_SECRET_ID",
+                "TENCENTCLOUD_SECRET_KEY",
+                "TENCENTCLOUD_REGION",
+            }
+            assert exports["WEDATA_ENDPOINT"].startswith("http://127.0.0.1:")
+            # The product, configured by nothing but those lines.
+            env = exports | {"HOME": str(tmp_path), "WEDATA_MCP_AUDIT_LOG": str(tmp_path / "audit.jsonl")}
+            params = StdioServerParameters(command=sys.executable, args=["-m", "wedata_mcp", "serve"], env=env)
+            async with Client(params) as client:
+                found = await client.call_tool("find_schedule_instances", {"state": ["failed"]})
+            # And Tencent's own SDK, given the same endpoint and key.
+            http = HttpProfile(endpoint=exports["WEDATA_ENDPOINT"].removeprefix("http://"), protocol="http")
+            sdk = wedata_client.WedataClient(
+                credential.Credential(exports["TENCENTCLOUD_SECRET_ID"], exports["TENCENTCLOUD_SECRET_KEY"]),
+                exports["TENCENTCLOUD_REGION"],
+                ClientProfile(httpProfile=http),
+            )
+            request = models.DescribeScheduleInstancesRequest()
+            request.from_json_string('{"PageIndex": 1, "PageSize": 10}')
+            described = await anyio.to_thread.run_sync(sdk.DescribeScheduleInstances, request)
+            sandbox.terminate()
+    assert found.structured_content is not None, found.content
+    assert {i["TaskName"] for i in found.structured_content["Instances"]} == {"ods_payments_sync", "dws_user_activity"}
+    assert described.Data.TotalCount > 0
