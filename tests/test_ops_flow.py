@@ -13,6 +13,9 @@ from mcp import Client
 
 from tests.conftest import SECRET_ID, SECRET_KEY
 from tests.inproc import TOOL, Wire, make_server, text
+from tests.worlds import all_instances, backfill_world
+from wedata_mcp.guardrail.policy import Policy
+from wedata_mcp.guardrail.radius import LARGE
 from wedata_mcp.sandbox.app import Sandbox
 from wedata_mcp.sandbox.protocol import Account
 from wedata_mcp.sandbox.world import InstanceKey, World
@@ -333,3 +336,29 @@ async def test_bad_dates_in_read_tools_name_the_field(tmp_path: Path) -> None:
     async with Client(make_server(tmp_path, Wire(seeded()))) as client:
         result = await client.call_tool("find_schedule_instances", {"date_from": "last night"})
     assert result.is_error and "date_from" in text(result)
+
+
+async def test_a_preview_says_at_a_glance_what_how_many_which_scope_and_which_checks_are_skipped(tmp_path: Path) -> None:
+    arguments = {
+        "Instances": [{"TaskId": ODS_PAYMENTS, "CurRunDate": YESTERDAY}],
+        "RerunType": "2",
+        "SonInstanceType": "2",
+        "CheckFather": False,
+        "SkipEventListening": True,
+    }
+    async with Client(make_server(tmp_path, Wire(seeded()))) as client:
+        preview = await call(client, TOOL, arguments)
+    summary, warnings = preview["Summary"], preview["Warnings"]
+    assert summary.startswith(f"Rerun 1 instance(s), first task {ODS_PAYMENTS} at {YESTERDAY}"), summary
+    assert "downstream" in summary and "4 instance(s) rerun (3 downstream)" in summary, summary
+    assert "CheckFather=false" in summary and "SkipEventListening=true" in summary, summary
+    assert "Check skipped: event listening is ignored (SkipEventListening=true)." in warnings, warnings
+    assert "Check skipped: upstream (parent) completion is not checked (CheckFather=false)." in warnings, warnings
+
+
+async def test_a_large_blast_radius_is_a_warning(tmp_path: Path) -> None:
+    sandbox = Sandbox(accounts={SECRET_ID: Account(SECRET_ID, SECRET_KEY)}, world=backfill_world(LARGE + 1))
+    arguments = {"Instances": all_instances(sandbox.world), "RerunType": "1"}
+    async with Client(make_server(tmp_path, Wire(sandbox), policy=Policy(max_instances=10_000))) as client:
+        preview = await call(client, TOOL, arguments)
+    assert f"Large blast radius: {LARGE + 1} instances will rerun." in preview["Warnings"]
