@@ -338,7 +338,7 @@ async def test_bad_dates_in_read_tools_name_the_field(tmp_path: Path) -> None:
     assert result.is_error and "date_from" in text(result)
 
 
-async def test_a_preview_says_at_a_glance_what_how_many_which_scope_and_which_checks_are_skipped(tmp_path: Path) -> None:
+async def test_a_preview_says_what_how_many_which_scope_and_which_checks_are_skipped(tmp_path: Path) -> None:
     arguments = {
         "Instances": [{"TaskId": ODS_PAYMENTS, "CurRunDate": YESTERDAY}],
         "RerunType": "2",
