@@ -32,9 +32,13 @@ async def test_every_prompt_renders_with_its_arguments(server) -> None:
             arguments = {a.name: f"<{a.name}-value>" for a in prompt.arguments or []}
             rendered = await client.get_prompt(prompt.name, arguments)
             body = " ".join(getattr(m.content, "text", "") for m in rendered.messages)
-            assert "rerun_schedule_instances" in body
             for value in arguments.values():
                 assert value in body
+            # find → preview → show the person → confirm, with the tools named.
+            assert "find_schedule_instances" in body or "get_schedule_instance" in body, prompt.name
+            assert "rerun_schedule_instances" in body and "ConfirmationToken" in body, prompt.name
+            if prompt.name.endswith("-zh"):  # written in Chinese, not only named so
+                assert sum("\u4e00" <= ch <= "\u9fff" for ch in body) > 50, prompt.name
 
 
 @pytest.mark.parametrize(
