@@ -362,3 +362,28 @@ async def test_a_large_blast_radius_is_a_warning(tmp_path: Path) -> None:
     async with Client(make_server(tmp_path, Wire(sandbox), policy=Policy(max_instances=10_000))) as client:
         preview = await call(client, TOOL, arguments)
     assert f"Large blast radius: {LARGE + 1} instances will rerun." in preview["Warnings"]
+
+
+GROWTH_BI = "1485413914375667"  # ads_sales_dashboard, ads_user_retention, ads_partner_export
+
+
+@pytest.mark.parametrize(
+    ("filters", "tasks"),
+    [
+        ({"owner": "dave"}, {"dws_daily_sales", "dws_user_activity"}),
+        ({"project_id": GROWTH_BI}, {"ads_sales_dashboard", "ads_user_retention", "ads_partner_export"}),
+        ({"keyword": "payments"}, {"ods_payments_sync", "dwd_payments_clean"}),
+        ({"keyword": "20240226155530703"}, {"ods_payments_sync"}),  # a task ID
+        ({"task": "user"}, {"ods_users_sync", "dwd_users_clean", "dws_user_activity", "ads_user_retention"}),
+        ({"owner": "dave", "state": ["failed"]}, {"dws_user_activity"}),
+    ],
+    ids=["owner", "project", "keyword-name", "keyword-id", "task-name", "owner-and-state"],
+)
+async def test_find_filters_select_what_people_ask_for(
+    tmp_path: Path, filters: dict[str, Any], tasks: set[str]
+) -> None:
+    day = {"date_from": "2026-11-24", "date_to": "2026-11-24"}
+    async with Client(make_server(tmp_path, Wire(seeded()))) as client:
+        found = await call(client, "find_schedule_instances", filters | day)
+    names = {i["TaskName"].split(" [")[0] for i in found["Instances"]}
+    assert names == tasks and found["TotalCount"] == len(tasks)
