@@ -124,7 +124,7 @@ async def test_a_reused_token_replays_without_asking_again(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("transport", ["stdio", "http"])
-@pytest.mark.parametrize(("action", "expected"), [("accept", 1), ("decline", 0)])
+@pytest.mark.parametrize(("action", "expected"), [("accept", 1), ("decline", 0), ("cancel", 0)])
 async def test_elicitation_through_a_real_client_process(
     transport: str, action: str, expected: int, endpoint: Endpoint, tmp_path: Path
 ) -> None:
@@ -137,6 +137,20 @@ async def test_elicitation_through_a_real_client_process(
     assert len(endpoint.sandbox.requests("RunRerunScheduleInstances", verified=None)) == expected
     assert result.is_error is (expected == 0)
     assert len(person.asked) == 1
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+async def test_a_client_that_cannot_ask_a_person_is_refused_when_one_is_required(
+    transport: str, endpoint: Endpoint, tmp_path: Path
+) -> None:
+    env = server_env(endpoint.url, tmp_path, WEDATA_MCP_APPROVAL="elicit")
+    async with connect(transport, env, tmp_path / "stderr") as client:  # no elicitation callback: none declared
+        with anyio.fail_after(30):
+            token = (await client.call_tool(TOOL, doc_example())).structured_content["ConfirmationToken"]  # type: ignore[index]
+            result = await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+    assert result.is_error and "WEDATA_MCP_APPROVAL" in text(result), text(result)
+    assert len(endpoint.sandbox.requests("RunRerunScheduleInstances", verified=None)) == 0
+    assert audit_records(tmp_path / "audit.jsonl")[-1]["event"] == "declined"
 
 
 async def test_an_expired_token_says_expired_even_when_a_person_would_be_asked(tmp_path: Path) -> None:
