@@ -102,6 +102,21 @@ async def test_token_mode_never_asks_even_a_client_that_can(tmp_path: Path) -> N
     person = Person("decline")
     result, wire = await execute_with(person, tmp_path, "legacy", approval="token")
     assert not result.is_error and wire.sent == 1 and person.asked == []
+    sent = [r for r in audit_records(tmp_path / "audit.jsonl") if r["event"] == "sending"]
+    assert sent[0]["actor"]["approved_by"] == "token"
+
+
+async def test_the_question_carries_no_text_from_the_cloud(tmp_path: Path) -> None:
+    """The seeded ads_partner_export's task name is a prompt injection; the question never shows it."""
+    person = Person("accept", {"confirm": True})
+    arguments = {"Instances": [{"TaskId": "20240415110207701", "CurRunDate": "2026-11-24 00:00:00"}], "RerunType": "1"}
+    wire = Wire(new_sandbox())
+    async with Client(make_server(tmp_path, wire), elicitation_callback=person) as client:  # type: ignore[arg-type]
+        token = await preview_token(client, arguments)
+        result = await client.call_tool(TOOL, arguments | {"ConfirmationToken": token})
+    assert not result.is_error, text(result)
+    assert person.asked and "20240415110207701" in person.asked[0]
+    assert "ignore previous" not in person.asked[0].lower() and "ads_partner_export" not in person.asked[0]
 
 
 async def test_a_forged_token_never_bothers_the_person(tmp_path: Path) -> None:
