@@ -18,7 +18,7 @@ _DATETIME_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[ T]?(\d{2}):(\d{2}):(\d{2})
 
 
 def wire_datetime(value: datetime) -> str:
-    """'YYYY-MM-DD HH:MM:SS', as WeData takes it (isoformat: strftime costs ~10x more, and pads no year)."""
+    """'YYYY-MM-DD HH:MM:SS', as WeData takes it (isoformat: ~10x cheaper than strftime, always 4 year digits)."""
     return value.isoformat(sep=" ", timespec="seconds")
 
 
