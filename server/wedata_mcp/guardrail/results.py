@@ -24,7 +24,11 @@ NEXT_STEP_UNRESOLVED = (
     "Nothing was sent and no ConfirmationToken was issued, because the selection could not be resolved "
     "into concrete instances. Fix the selection or try the dry run again."
 )
-NEXT_STEP_EXECUTED = "Sent once. Use the RequestId (and AsyncActionId, if any) to follow up."
+# API 2021-08-20 has no action that reports on an AsyncActionId: the instances' states are how to follow a rerun.
+NEXT_STEP_EXECUTED = (
+    "Sent once. Follow the rerun with get_schedule_instance or find_schedule_instances (the instances' states); "
+    "keep the RequestId (and AsyncActionId, if any) for WeData's console or Tencent support."
+)
 NEXT_STEP_BATCHES = (
     "Batches were sent at most once each. 'unknown' batches may have run: check their instances' states before "
     "rerunning them. 'failed' and 'not_sent' batches did not run: rerun their instances with a new dry run."
