@@ -24,7 +24,8 @@ NEXT_STEP_UNRESOLVED = (
     "Nothing was sent and no ConfirmationToken was issued, because the selection could not be resolved "
     "into concrete instances. Fix the selection or try the dry run again."
 )
-# API 2021-08-20 has no action that reports on an AsyncActionId: the instances' states are how to follow a rerun.
+# The reference documents no action that reports on a rerun's AsyncActionId (2021-08-20's GetJobStatus takes a
+# JobId, and nothing says the two are the same): the instances' states are how to follow a rerun.
 NEXT_STEP_EXECUTED = (
     "Sent once. Follow the rerun with get_schedule_instance or find_schedule_instances (the instances' states); "
     "keep the RequestId (and AsyncActionId, if any) for WeData's console or Tencent support."
