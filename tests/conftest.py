@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,3 +82,13 @@ def audit_records(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """How many examples each fuzz property ran (docs/reliability.md quotes them), whenever the fuzz tests ran."""
+    fuzz = sys.modules.get("tests.test_fuzz_arguments")
+    tried = getattr(fuzz, "TRIED", None)
+    if tried:
+        terminalreporter.write_line(
+            f"rerun_schedule_instances fuzz examples run, by property: {dict(sorted(tried.items()))}"
+        )

@@ -30,6 +30,8 @@ class FakeTime:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
+        # A fake sleep never yields, so no timeout could stop a limiter that spins on ever tinier waits: fail it.
+        assert seconds > 1e-9, f"the limiter asked to sleep {seconds} s: it would spin"
         self.slept.append(seconds)
         self.now += seconds
 
