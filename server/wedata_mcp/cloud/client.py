@@ -172,7 +172,7 @@ class WeDataClient:
                 raise TypeError("Response is not an object")
         except (ValueError, KeyError, TypeError):
             if response.status_code != 200:
-                raise CloudAPIError(f"HTTP{response.status_code}", "the endpoint refused the request", None) from None
+                raise CloudAPIError(f"HTTP{response.status_code}", "", None) from None  # no envelope: no message
             raise OutcomeUnknownError(action, "the answer was not Tencent's JSON envelope", trace_id) from None
         body: dict[str, Any] = payload  # pyright: ignore[reportUnknownVariableType]
         request_id = body.get("RequestId")

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 
 # Codes that prove the API did not execute the action, so a mutating call may be sent again.
 NOT_EXECUTED_PREFIXES = ("RequestLimitExceeded",)
+# Tencent's error codes ("FailedOperation.InstanceNotFound", "HTTP403" for a bare status) and RequestIds (UUIDs).
+_CODE = re.compile(r"[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*", re.ASCII)
+_REQUEST_ID = re.compile(r"[A-Za-z0-9-]{1,64}", re.ASCII)
 
 
 class WeDataError(Exception):
@@ -26,13 +30,15 @@ class CloudAPIError(WeDataError):
     """Tencent answered with its error envelope: `{"Response": {"Error": {Code, Message}, RequestId}}`."""
 
     def __init__(self, code: str, message: str, request_id: str | None) -> None:
-        self.code = code
+        # Codes and RequestIds are shown (and audited) as identifiers, so only what has their shape passes.
+        self.code = code if len(code) <= 100 and _CODE.fullmatch(code) else "UnknownError"
         self.message = message
-        self.request_id = request_id
+        self.request_id = request_id if request_id and _REQUEST_ID.fullmatch(request_id) else None
         # The message is WeData's text, not ours: quoted as a JSON string, so whatever it says reads as data
         # (DESIGN.md, guardrail invariant 4) and not as more of the server's own words.
         quoted = json.dumps(message, ensure_ascii=False)
-        super().__init__(f"{code} (RequestId: {request_id or 'none'}); WeData's message, quoted as data: {quoted}")
+        said = f"WeData's message, quoted as data: {quoted}" if message else "no message"
+        super().__init__(f"{self.code} (RequestId: {self.request_id or 'none'}); {said}")
 
     @property
     def proves_not_executed(self) -> bool:
