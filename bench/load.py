@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -140,7 +141,8 @@ async def _session(url: str, plan: Plan, number: int, outcome: Outcome) -> None:
 def _first_words(result: Any) -> str:
     """The kind of a tool error, for counting: its first clause (e.g. 'not executed', 'RequestLimitExceeded')."""
     text = " ".join(getattr(block, "text", "") for block in result.content)
-    return text.split(": ", 2)[1][:60] if ": " in text else text[:60]
+    text = text.removeprefix("Error executing tool ").partition(": ")[2] or text  # the SDK's prefix
+    return re.split(r"[:(;]", text, maxsplit=1)[0].strip()[:60]
 
 
 async def _drive(url: str, plan: Plan, outcome: Outcome) -> float:

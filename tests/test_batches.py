@@ -203,7 +203,9 @@ async def test_cancelling_a_batched_rerun_starts_no_new_batch_and_keeps_what_was
             async with anyio.create_task_group() as group:
                 group.start_soon(execute)
                 await wire.on_wire.wait()
-                call.cancel()  # the person gives up while batch 2 of 3 is on the wire
+                # The person gives up while batch 2 of 3 is on the wire. The in-memory client runs the server's
+                # handler in the calling task, so this cancels it at once, before batch 2 answers.
+                call.cancel()
                 wire.release.set()
             replay = await client.call_tool(TOOL, confirmed)
     # Batch 2 was already sent: it finished and was recorded. Batch 3 was never started.

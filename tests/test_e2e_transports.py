@@ -229,9 +229,10 @@ async def test_bad_input_names_the_field_and_sends_nothing(
 async def test_a_timeout_after_the_endpoint_received_the_rerun_is_outcome_unknown_and_a_repeat_sends_nothing(
     transport: str, endpoint: Endpoint, tmp_path: Path
 ) -> None:
-    env = server_env(endpoint.url, tmp_path, WEDATA_MCP_TIMEOUT="0.5")
+    # Long enough for the look-ups on a loaded machine; the rerun's answer comes well after it.
+    env = server_env(endpoint.url, tmp_path, WEDATA_MCP_TIMEOUT="2")
     # The endpoint runs the rerun, then answers after the server has given up waiting.
-    endpoint.sandbox.faults.inject("slow", action="RunRerunScheduleInstances", times=1, delay=3.0)
+    endpoint.sandbox.faults.inject("slow", action="RunRerunScheduleInstances", times=1, delay=6.0)
     try:
         async with connect(transport, env, tmp_path / "stderr") as client:
             with anyio.fail_after(30):
