@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from tests.conftest import doc_example
@@ -99,3 +103,36 @@ async def test_string_parameters_that_look_like_json_stay_strings(tmp_path: Path
     request = result.structured_content["Request"]
     assert request["ReDoParams"] == "null" and request["AppParam"] == '{"spark.executor.memory": "8g"}'
     assert request["Instances"][0]["TaskId"] == "20240307215220701"  # a list sent as JSON text still works
+
+
+def _by_strptime(text: str) -> datetime | None:
+    """The parser data times had before: the same shape check, then strptime (slow, but the reference)."""
+    match = re.fullmatch(r"(\d{4}-\d{2}-\d{2})[ T]?(\d{2}:\d{2}:\d{2})", text.strip(), re.ASCII)
+    if match is None:
+        return None
+    try:
+        return datetime.strptime(f"{match[1]} {match[2]}", "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return None
+
+
+@settings(derandomize=True, database=None, max_examples=1000)
+@given(
+    st.one_of(
+        st.from_regex(r"\A ?[0-9]{4}-[0-9]{2}-[0-9]{2}[ T]?[0-9]{2}:[0-9]{2}:[0-9]{2} ?\Z"),
+        st.text(alphabet="0123456789-: T", max_size=22),
+    )
+)
+def test_data_times_are_read_exactly_as_strptime_read_them(text: str) -> None:
+    expected = _by_strptime(text)
+    try:
+        got = Request.model_validate({"Instances": [{"TaskId": "1", "CurRunDate": text}]}).Instances
+    except ValidationError as exc:
+        assert expected is None, (text, exc)
+        return
+    assert got is not None and got[0].CurRunDate == expected, text
+    e = expected
+    sent = Request.model_validate({"Instances": [{"TaskId": "1", "CurRunDate": text}]}).wire_params()
+    assert sent["Instances"][0]["CurRunDate"] == (
+        f"{e.year:04d}-{e.month:02d}-{e.day:02d} {e.hour:02d}:{e.minute:02d}:{e.second:02d}"
+    )

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from wedata_mcp.models import RunRerunScheduleInstancesRequest
+from wedata_mcp.models.base import wire_datetime
 from wedata_mcp.sandbox import params as p
 from wedata_mcp.sandbox import search, states
 from wedata_mcp.sandbox.expansion import RerunExpansion, expand_rerun
@@ -91,7 +92,7 @@ def describe_schedule_instances(world: World, params: dict[str, Any], now: datet
 
 def describe_instance_last_log(world: World, params: dict[str, Any], now: datetime) -> dict[str, Any]:
     q = p.parse(p.DescribeInstanceLastLogParams, params)
-    key = InstanceKey(q.TaskId, q.CurRunDate.strftime("%Y-%m-%d %H:%M:%S"))
+    key = InstanceKey(q.TaskId, wire_datetime(q.CurRunDate))
     with world.lock:
         instance = world.instances.get(key)
         if instance is None:
