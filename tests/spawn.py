@@ -6,7 +6,7 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -39,6 +39,19 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+async def until_listening(port: int, exited: Callable[[], bool]) -> None:
+    """Wait, at most 20 s, until a server accepts connections on 127.0.0.1:`port`; fail if it exits first."""
+    with anyio.fail_after(20):
+        while True:  # bounded by fail_after
+            try:
+                await (await anyio.connect_tcp("127.0.0.1", port)).aclose()
+                return
+            except OSError:
+                if exited():
+                    raise RuntimeError("the HTTP server exited early; see its stderr") from None
+                await anyio.sleep(0.02)
+
+
 @asynccontextmanager
 async def http_server(env: dict[str, str], errlog: IO[str]) -> AsyncIterator[int]:
     """`wedata-mcp serve --transport http` on a free loopback port, yielded once it accepts connections."""
@@ -46,15 +59,7 @@ async def http_server(env: dict[str, str], errlog: IO[str]) -> AsyncIterator[int
     command = [sys.executable, "-m", "wedata_mcp", "serve", "--transport", "http", "--port", str(port)]
     async with await anyio.open_process(command, env=env, stdout=subprocess.DEVNULL, stderr=errlog) as process:
         try:
-            with anyio.fail_after(20):
-                while True:  # bounded by fail_after: wait until the port accepts connections
-                    try:
-                        await (await anyio.connect_tcp("127.0.0.1", port)).aclose()
-                        break
-                    except OSError:
-                        if process.returncode is not None:
-                            raise RuntimeError("the HTTP server exited early; see its stderr") from None
-                        await anyio.sleep(0.05)
+            await until_listening(port, lambda: process.returncode is not None)
             yield port
         finally:
             process.terminate()

@@ -26,6 +26,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.conftest import REGION, SECRET_ID, SECRET_KEY
+from tests.spawn import until_listening
 from tests.worlds import TASK_ID, backfill_world
 from wedata_mcp.guardrail.audit import JsonLinesAudit
 from wedata_mcp.models import ACTION
@@ -76,14 +77,7 @@ def environment(url: str, tmp_path: Path) -> dict[str, str]:
 
 
 async def listening(port: int, process: Process) -> None:
-    with anyio.fail_after(20):
-        while True:  # bounded by fail_after: until the port accepts connections
-            try:
-                await (await anyio.connect_tcp("127.0.0.1", port)).aclose()
-                return
-            except OSError:
-                assert process.returncode is None, "the server exited early"
-                await anyio.sleep(0.02)
+    await until_listening(port, lambda: process.returncode is not None)
 
 
 def audit_lines(path: Path) -> int:

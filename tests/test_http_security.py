@@ -32,7 +32,7 @@ from mcp.client.streamable_http import streamable_http_client
 from starlette.types import Receive, Scope, Send
 
 from tests.conftest import SECRET_ID, SECRET_KEY, audit_records, doc_example
-from tests.spawn import server_env
+from tests.spawn import server_env, until_listening
 from wedata_mcp.http.config import OAuthConfig, http_config
 from wedata_mcp.http.verifiers import JwtVerifier, StaticTokenVerifier
 from wedata_mcp.sandbox.app import Sandbox
@@ -135,15 +135,7 @@ class Served:
 
 
 async def _until_listening(port: int, process: subprocess.Popen[bytes]) -> None:
-    with anyio.fail_after(20):
-        while True:  # bounded by fail_after: wait until the port accepts connections
-            try:
-                await (await anyio.connect_tcp("127.0.0.1", port)).aclose()
-                return
-            except OSError:
-                if process.poll() is not None:
-                    raise RuntimeError("the HTTP server exited early; see its stderr") from None
-                await anyio.sleep(0.05)
+    await until_listening(port, lambda: process.poll() is not None)
 
 
 @contextmanager

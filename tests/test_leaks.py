@@ -24,6 +24,7 @@ from mcp_types import CallToolResult, LoggingMessageNotificationParams
 
 from tests.conftest import REGION, audit_records
 from tests.inproc import TOOL, Wire, text
+from tests.spawn import until_listening
 from wedata_mcp.app import build_server
 from wedata_mcp.cloud.credentials import Credentials
 from wedata_mcp.guardrail.audit import JsonLinesAudit
@@ -298,13 +299,7 @@ async def test_http_server_process_leaks_nothing_at_debug_not_even_the_bearer_to
             command, env=spawned_env(url, tmp_path), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errlog
         )
         try:
-            while True:  # bounded by fail_after: until the port accepts connections
-                try:
-                    await (await anyio.connect_tcp("127.0.0.1", port)).aclose()
-                    break
-                except OSError:
-                    assert process.returncode is None, "the HTTP server exited early"
-                    await anyio.sleep(0.05)
+            await until_listening(port, lambda: process.returncode is not None)
             # Wrong bearer tokens first (one that starts with the real one): refused, and never logged either.
             async with httpx2.AsyncClient() as raw:
                 for wrong in (HTTP_TOKEN + "-x", HTTP_TOKEN[:-1], "Bearer"):
