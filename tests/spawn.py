@@ -53,11 +53,15 @@ async def until_listening(port: int, exited: Callable[[], bool]) -> None:
 
 
 @asynccontextmanager
-async def http_server(env: dict[str, str], errlog: IO[str]) -> AsyncIterator[int]:
-    """`wedata-mcp serve --transport http` on a free loopback port, yielded once it accepts connections."""
+async def http_server(
+    env: dict[str, str], errlog: IO[str], entry: tuple[str, ...] = ("-m", "wedata_mcp")
+) -> AsyncIterator[int]:
+    """`wedata-mcp serve --transport http` on a free loopback port, yielded once it accepts connections.
+    `entry` is what runs the command line (a test may run it through a wrapper of its own)."""
     port = _free_port()
-    command = [sys.executable, "-m", "wedata_mcp", "serve", "--transport", "http", "--port", str(port)]
-    async with await anyio.open_process(command, env=env, stdout=subprocess.DEVNULL, stderr=errlog) as process:
+    command = [sys.executable, *entry, "serve", "--transport", "http", "--port", str(port)]
+    stdio = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": errlog}
+    async with await anyio.open_process(command, env=env, **stdio) as process:
         try:
             await until_listening(port, lambda: process.returncode is not None)
             yield port

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ from mcp_types import CallToolResult, LoggingMessageNotificationParams
 
 from tests.conftest import REGION, audit_records
 from tests.inproc import TOOL, Wire, text
-from tests.spawn import until_listening
+from tests.spawn import http_server
 from wedata_mcp.app import build_server
 from wedata_mcp.cloud.credentials import Credentials
 from wedata_mcp.guardrail.audit import JsonLinesAudit
@@ -223,14 +222,6 @@ def spawned_env(url: str, tmp_path: Path) -> dict[str, str]:
     }
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def exercise(client: Client, sandbox: Sandbox, seen: Recorder) -> None:
     """Success, its replay, outcome unknown, an API error, refusals, reads and a lasting read failure."""
 
@@ -291,15 +282,10 @@ async def test_http_server_process_leaks_nothing_at_debug_not_even_the_bearer_to
     tmp_path: Path, cloud: tuple[Sandbox, str]
 ) -> None:
     sandbox, url = cloud
-    stderr, seen, port = tmp_path / "stderr.log", Recorder(), free_port()
-    command = [sys.executable, "-c", FORCED_DEBUG, "serve", "--transport", "http", "--port", str(port)]
-    endpoint = f"http://127.0.0.1:{port}/mcp"
+    stderr, seen = tmp_path / "stderr.log", Recorder()
     with stderr.open("w") as errlog, anyio.fail_after(60):
-        process = await anyio.open_process(
-            command, env=spawned_env(url, tmp_path), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errlog
-        )
-        try:
-            await until_listening(port, lambda: process.returncode is not None)
+        async with http_server(spawned_env(url, tmp_path), errlog, entry=("-c", FORCED_DEBUG)) as port:
+            endpoint = f"http://127.0.0.1:{port}/mcp"
             # Wrong bearer tokens first (one that starts with the real one): refused, and never logged either.
             async with httpx2.AsyncClient() as raw:
                 for wrong in (HTTP_TOKEN + "-x", HTTP_TOKEN[:-1], "Bearer"):
@@ -312,12 +298,5 @@ async def test_http_server_process_leaks_nothing_at_debug_not_even_the_bearer_to
                 Client(streamable_http_client(endpoint, http_client=http), logging_callback=seen.log) as client,
             ):
                 await exercise(client, sandbox, seen)
-        finally:
-            process.terminate()
-            with anyio.move_on_after(10):
-                await process.wait()
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
     check_process_outputs(tmp_path, stderr, seen, sandbox)
     assert all(HTTP_TOKEN not in repr(r.body) for r in sandbox.requests(verified=None))
