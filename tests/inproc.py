@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
@@ -43,6 +44,23 @@ class Wire(httpx.AsyncBaseTransport):
         if fault is not None:
             return fault(request)
         return await self._inner.handle_async_request(request)
+
+
+class HeldRerun(Wire):
+    """The in-process simulator, holding the `nth` RunRerunScheduleInstances (1-based) on the wire, once received,
+    until the test releases it."""
+
+    def __init__(self, sandbox: Sandbox, nth: int = 1) -> None:
+        super().__init__(sandbox)
+        self._nth = nth
+        self.received = anyio.Event()
+        self.release = anyio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.headers.get("X-TC-Action") == "RunRerunScheduleInstances" and self.sent == self._nth - 1:
+            self.received.set()
+            await self.release.wait()
+        return await super().handle_async_request(request)
 
 
 def new_sandbox() -> Sandbox:

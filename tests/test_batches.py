@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from tests.conftest import REGION, SECRET_ID, SECRET_KEY, audit_records
-from tests.inproc import SECRET, TOOL, Wire, make_server, text
+from tests.inproc import SECRET, TOOL, HeldRerun, make_server, text
 from tests.worlds import all_instances, backfill_world
 from wedata_mcp.app import build_server
 from wedata_mcp.cloud.credentials import Credentials
@@ -162,24 +161,9 @@ async def test_a_large_preview_spares_the_context(live: tuple[Sandbox, str], tmp
     assert "\n" not in text(result)  # compact JSON, not indented
 
 
-class HoldSecondBatch(Wire):
-    """The in-process simulator, holding the second RunRerunScheduleInstances on the wire until released."""
-
-    def __init__(self, sandbox: Sandbox) -> None:
-        super().__init__(sandbox)
-        self.on_wire = anyio.Event()
-        self.release = anyio.Event()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.headers.get("X-TC-Action") == "RunRerunScheduleInstances" and self.sent == 1:
-            self.on_wire.set()
-            await self.release.wait()
-        return await super().handle_async_request(request)
-
-
 async def test_cancelling_a_batched_rerun_starts_no_new_batch_and_keeps_what_was_sent(tmp_path: Path) -> None:
     sandbox = Sandbox(accounts={SECRET_ID: Account(SECRET_ID, SECRET_KEY)}, world=backfill_world(DAYS))
-    wire = HoldSecondBatch(sandbox)
+    wire = HeldRerun(sandbox, nth=2)
     app = make_server(
         tmp_path,
         wire,
@@ -202,7 +186,7 @@ async def test_cancelling_a_batched_rerun_starts_no_new_batch_and_keeps_what_was
         with anyio.fail_after(30):
             async with anyio.create_task_group() as group:
                 group.start_soon(execute)
-                await wire.on_wire.wait()
+                await wire.received.wait()
                 # The person gives up while batch 2 of 3 is on the wire. The in-memory client runs the server's
                 # handler in the calling task, so this cancels it at once, before batch 2 answers.
                 call.cancel()

@@ -14,12 +14,11 @@ import pytest
 from mcp import Client
 
 from tests.conftest import REGION, SECRET_ID, SECRET_KEY, audit_records, doc_example
-from tests.inproc import SECRET, Wire, make_server, new_sandbox, preview_token, text
+from tests.inproc import SECRET, HeldRerun, Wire, make_server, new_sandbox, preview_token, text
 from wedata_mcp.app import build_server
 from wedata_mcp.cloud.credentials import Credentials
 from wedata_mcp.guardrail.audit import JsonLinesAudit
 from wedata_mcp.guardrail.store import MemoryTokenStore
-from wedata_mcp.sandbox.app import Sandbox
 from wedata_mcp.settings import Settings
 
 pytestmark = pytest.mark.anyio
@@ -190,21 +189,6 @@ async def test_no_secret_appears_in_any_log_line_output_or_audit_record(
     assert "sending" in everything  # the audit and logs were really captured
     assert SECRET_KEY not in everything
     assert SECRET_ID not in everything
-
-
-class HeldRerun(Wire):
-    """Holds the rerun request, once received, until the test releases it."""
-
-    def __init__(self, sandbox: Sandbox) -> None:
-        super().__init__(sandbox)
-        self.received = anyio.Event()
-        self.release = anyio.Event()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.headers.get("X-TC-Action") == "RunRerunScheduleInstances":
-            self.received.set()
-            await self.release.wait()
-        return await super().handle_async_request(request)
 
 
 async def test_cancelling_after_the_send_does_not_lose_the_outcome(tmp_path: Path) -> None:
