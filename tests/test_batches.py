@@ -139,7 +139,7 @@ async def test_with_several_batches_in_flight_nothing_is_sent_twice(live: tuple[
     done = result.structured_content
     assert done is not None
     statuses = Counter(b["Status"] for b in done["BatchResults"])
-    assert statuses == {"succeeded": 2, "failed": 1}
+    assert statuses == {"succeeded": 2, "unknown": 1}  # InternalError after sending: it may have run
     assert len(reran(sandbox)) == 150 and set(reran(sandbox).values()) == {1}
 
 

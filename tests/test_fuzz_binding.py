@@ -15,7 +15,16 @@ from hypothesis import strategies as st
 
 from tests.inproc import text
 from tests.sessions import Session, is_crash, session
-from tests.strategies import FIELD_PATHS, REMOVE, Strategies, dumps, locally_valid, normalized, with_value
+from tests.strategies import (
+    FIELD_PATHS,
+    REMOVE,
+    Strategies,
+    dumps,
+    locally_valid,
+    normalized,
+    seeded_instances,
+    with_value,
+)
 from tests.test_fuzz_arguments import FUZZ, LARGE_REPR, TRIED, note_answer
 from wedata_mcp.guardrail.audit import JsonLinesAudit
 from wedata_mcp.sandbox.world import World
@@ -168,7 +177,11 @@ def test_forged_altered_or_foreign_tokens_send_nothing(
 ) -> None:
     live, strategies = fuzz
     arguments = data.draw(strategies.by_instances.filter(locally_valid), label="arguments")
-    other_arguments = with_value(arguments, "Instances.*.TaskId", "another-task")
+    # Another instance the world knows (a preview issues a token only for those): another request, another token.
+    first = arguments["Instances"][0]
+    another = next(i for i in seeded_instances() if i["TaskId"] != first["TaskId"])
+    other_arguments = with_value(arguments, "Instances.*.TaskId", another["TaskId"])
+    other_arguments["Instances"][0]["CurRunDate"] = another["CurRunDate"]
     token = preview_of(live, arguments)["ConfirmationToken"]
     other = preview_of(live, other_arguments)["ConfirmationToken"]
     forged = _altered(token, how, other, position, junk)

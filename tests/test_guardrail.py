@@ -109,7 +109,9 @@ async def test_api_error_keeps_code_message_and_request_id(tmp_path: Path) -> No
     assert SECRET_KEY not in message  # echoed secrets are redacted
     assert wire.sent == 1
     record = audit_records(tmp_path / "audit.jsonl")[-1]
-    assert record["event"] == "failed" and record["code"] == "FailedOperation" and record["request_id"] == "req-42"
+    # FailedOperation does not prove that nothing ran: after the request left, its outcome is unknown.
+    assert record["event"] == "outcome_unknown" and record["code"] == "FailedOperation"
+    assert record["request_id"] == "req-42" and "NOT retried" in message
 
 
 async def test_token_from_one_replica_executes_on_another_sharing_the_secret_and_store(tmp_path: Path) -> None:

@@ -145,9 +145,10 @@ async def test_in_process_success_and_every_failure_leak_nothing(
             assert result.structured_content is not None, text(result)
             return str(result.structured_content["ConfirmationToken"])
 
-        one = {"Instances": [ODS_PAYMENTS], "RerunType": "1"}
-        other = {"Instances": [DWS_ACTIVITY], "RerunType": "1"}
-        both = {"Instances": [ODS_PAYMENTS, DWS_ACTIVITY], "RerunType": "1"}
+        # SkipEventListening=false said explicitly: the policy refuses it true or unset (its widest effect).
+        one = {"Instances": [ODS_PAYMENTS], "RerunType": "1", "SkipEventListening": False}
+        other = {"Instances": [DWS_ACTIVITY], "RerunType": "1", "SkipEventListening": False}
+        both = {"Instances": [ODS_PAYMENTS, DWS_ACTIVITY], "RerunType": "1", "SkipEventListening": False}
         with anyio.fail_after(30):
             # Success in two batches (send 1 and 2), with progress notifications; then its replay.
             token = await preview(both)

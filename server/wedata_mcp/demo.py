@@ -20,14 +20,12 @@ import anyio
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from wedata_mcp.models import InstanceApiOpsRequest
-from wedata_mcp.sandbox import search, states
+from wedata_mcp.sandbox import states
 from wedata_mcp.sandbox.app import Sandbox
 from wedata_mcp.sandbox.cli import default_sandbox, sandbox_env
 from wedata_mcp.sandbox.expansion import expand_rerun
 from wedata_mcp.sandbox.server import serve_in_thread
 from wedata_mcp.sandbox.simulation import next_event
-from wedata_mcp.sandbox.views import instance_ops_dto
 
 # Simulated seconds per wall-clock second: the nightly chain (about half an hour) replays in seconds.
 DEMO_SPEED = 1000.0
@@ -80,39 +78,22 @@ def _instances_in(value: Any) -> list[dict[str, Any]] | None:
 
 
 class Finder:
-    """Looks instances up through the MCP tool `find_schedule_instances` when the server offers it, else in
-    the simulator's world directly (what its DescribeScheduleInstances would answer)."""
+    """Looks instances up through the MCP tool `find_schedule_instances`, as an assistant would."""
 
-    def __init__(self, client: Client, tools: list[str], sandbox: Sandbox) -> None:
-        self._client, self._sandbox = client, sandbox
-        self.via_tool = FIND_TOOL in tools
+    def __init__(self, client: Client) -> None:
+        self._client = client
 
     async def find(self, day: str, *, failed: bool = False, task_ids: set[str] | None = None) -> list[dict[str, Any]]:
         """Instances with data time `day` ('YYYY-MM-DD HH:MM:SS'): the failed ones, or those of `task_ids`."""
-        items = await self._by_tool(day, failed) if self.via_tool else None
-        if items is None:
-            items = self._by_world(day, failed)
-        return [i for i in items if i["CurRunDate"] == day and (task_ids is None or i["TaskId"] in task_ids)]
-
-    async def _by_tool(self, day: str, failed: bool) -> list[dict[str, Any]] | None:
         arguments: dict[str, Any] = {"date_from": day[:10], "date_to": day[:10], "page_size": 100}
         if failed:
             arguments["state"] = ["failed"]
         result = await self._client.call_tool(FIND_TOOL, arguments)
         items = None if result.is_error else _instances_in(result.structured_content)
         if items is None:
-            self.via_tool = False  # a shape this demo does not know: fall back to the direct read
-        return items
-
-    def _by_world(self, day: str, failed: bool) -> list[dict[str, Any]]:
-        condition: dict[str, Any] = {"DateFrom": day, "DateTo": day}
-        if failed:
-            condition["StateList"] = sorted(int(code) for code in states.FAILED_CODES)
-        world = self._sandbox.world
-        self._sandbox.now()  # bring the simulated scheduler up to date first
-        with world.lock:
-            keys = search.select(world, InstanceApiOpsRequest.model_validate(condition))
-            return [instance_ops_dto(world, world.instances[k]) for k in keys]
+            text = " ".join(getattr(block, "text", "") for block in result.content)
+            raise DemoError(f"{FIND_TOOL} gave no instances: {text}")
+        return [i for i in items if i["CurRunDate"] == day and (task_ids is None or i["TaskId"] in task_ids)]
 
 
 async def _call(client: Client, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -163,12 +144,11 @@ async def _flow(sandbox: Sandbox, env: dict[str, str], work: Path, out: TextIO) 
         async with Client(stdio_client(params, errlog=errlog)) as client:
             tools = [tool.name for tool in (await client.list_tools()).tools]
             t.say(f"MCP server over stdio: `{sys.executable} -m wedata_mcp serve`; tools: {', '.join(tools)}")
-            finder = Finder(client, tools, sandbox)
+            finder = Finder(client)
 
             t.step(f"1. Find yesterday's failed instances (data time {day})")
             failed = await finder.find(day, failed=True)
-            source = f"the MCP tool {FIND_TOOL}" if finder.via_tool else "the simulator (the server has no find tool)"
-            t.say(f"via {source}:", indent=2)
+            t.say(f"via the MCP tool {FIND_TOOL}:", indent=2)
             t.table(failed)
             if not failed:
                 raise DemoError("the simulator shows no failed instance yesterday")

@@ -34,7 +34,6 @@ from wedata_mcp.cloud.signing import TC3Auth
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_ENDPOINT = "https://wedata.tencentcloudapi.com"
 CONTENT_TYPE = "application/json"  # exactly what Tencent's SDK signs (no charset)
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
@@ -44,7 +43,7 @@ def may_retry(exc: WeDataError, *, mutating: bool) -> bool:
     if isinstance(exc, RequestNotSentError):
         return True
     if isinstance(exc, CloudAPIError):
-        return exc.proves_not_executed or (not mutating and exc.code.startswith("InternalError"))
+        return exc.retryable or (not mutating and exc.code.startswith("InternalError"))
     return isinstance(exc, OutcomeUnknownError) and not mutating
 
 
@@ -172,7 +171,8 @@ class WeDataClient:
                 raise TypeError("Response is not an object")
         except (ValueError, KeyError, TypeError):
             if response.status_code != 200:
-                raise CloudAPIError(f"HTTP{response.status_code}", "", None) from None  # no envelope: no message
+                # No envelope: no message, and nothing that proves the action did not run.
+                raise CloudAPIError(f"HTTP{response.status_code}", "", None, action=action, trace_id=trace_id) from None
             raise OutcomeUnknownError(action, "the answer was not Tencent's JSON envelope", trace_id) from None
         body: dict[str, Any] = payload  # pyright: ignore[reportUnknownVariableType]
         request_id = body.get("RequestId")
@@ -181,5 +181,5 @@ class WeDataClient:
         if isinstance(error, dict):
             code = str(error.get("Code", "UnknownError"))  # pyright: ignore[reportUnknownArgumentType, reportUnknownMemberType]
             message = redact(str(error.get("Message", "")), self.secrets())  # pyright: ignore[reportUnknownArgumentType, reportUnknownMemberType]
-            raise CloudAPIError(code, message, request_id)
+            raise CloudAPIError(code, message, request_id, action=action, trace_id=trace_id)
         return ApiResponse(body, request_id)

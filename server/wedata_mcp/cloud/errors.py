@@ -6,8 +6,26 @@ import json
 import re
 from collections.abc import Iterable
 
-# Codes that prove the API did not execute the action, so a mutating call may be sent again.
-NOT_EXECUTED_PREFIXES = ("RequestLimitExceeded",)
+# Codes that prove the API did not execute the action: Tencent's API gateway answers them before the action runs
+# (signature, permission, quota, parameter checks; the common error codes of API 3.0). Every other error after a
+# mutation may have left is "outcome unknown". The README's guardrail section lists them.
+NOT_EXECUTED_CODES = frozenset(
+    {
+        "AuthFailure",
+        "RequestLimitExceeded",
+        "UnauthorizedOperation",
+        "InvalidParameter",
+        "InvalidParameterValue",
+        "MissingParameter",
+        "UnknownParameter",
+        "InvalidAction",
+        "NoSuchVersion",
+        "UnsupportedRegion",
+        "UnsupportedProtocol",
+    }
+)  # each with its sub-codes (AuthFailure.SignatureExpire, ...)
+# Of those, the ones worth sending again: the same request meets the same refusal otherwise.
+RETRYABLE_CODES = frozenset({"RequestLimitExceeded"})
 # Tencent's error codes ("FailedOperation.InstanceNotFound", "HTTP403" for a bare status) and RequestIds (UUIDs).
 _CODE = re.compile(r"[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*", re.ASCII)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9-]{1,64}", re.ASCII)
@@ -29,7 +47,11 @@ class MissingCredentialsError(WeDataError):
 class CloudAPIError(WeDataError):
     """Tencent answered with its error envelope: `{"Response": {"Error": {Code, Message}, RequestId}}`."""
 
-    def __init__(self, code: str, message: str, request_id: str | None) -> None:
+    def __init__(
+        self, code: str, message: str, request_id: str | None, *, action: str = "", trace_id: str = ""
+    ) -> None:
+        self.action = action
+        self.trace_id = trace_id
         # Codes and RequestIds are shown (and audited) as identifiers, so only what has their shape passes.
         self.code = code if len(code) <= 100 and _CODE.fullmatch(code) else "UnknownError"
         self.message = message
@@ -42,7 +64,11 @@ class CloudAPIError(WeDataError):
 
     @property
     def proves_not_executed(self) -> bool:
-        return self.code.startswith(NOT_EXECUTED_PREFIXES)
+        return self.code.partition(".")[0] in NOT_EXECUTED_CODES
+
+    @property
+    def retryable(self) -> bool:
+        return self.code.partition(".")[0] in RETRYABLE_CODES
 
 
 class RequestNotSentError(WeDataError):

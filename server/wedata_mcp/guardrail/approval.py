@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from wedata_mcp.guardrail import preview
-from wedata_mcp.models import RunRerunScheduleInstancesRequest
+from wedata_mcp.guardrail.prepared import PreparedRerun
 
 ApprovalMode = Literal["auto", "elicit", "token"]
 Channel = Literal["elicit", "token", "refuse"]
@@ -37,11 +37,11 @@ REFUSED_NO_CHANNEL = (
 )
 
 
-def approval_message(request: RunRerunScheduleInstancesRequest, region: str) -> str:
+def approval_message(prepared: PreparedRerun) -> str:
     """What the person is asked, built only from the validated request's identifiers and codes: no free text
     from the model (names, operator, parameters) and nothing from the cloud."""
-    the_plan = preview.plan(request)
-    lines = [f"Confirm a WeData rerun in region {region}."]
+    the_plan = preview.plan(prepared)
+    lines = [f"Confirm a WeData rerun in region {prepared.where.region}."]
     if the_plan.SelectedCount:
         lines.append(f"Instances selected: {the_plan.SelectedCount}.")
         lines.extend(f"  - task {i.TaskId} at {i.CurRunDate}" for i in the_plan.Instances[:10])

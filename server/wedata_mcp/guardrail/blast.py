@@ -1,9 +1,12 @@
-"""The blast radius of a rerun, resolved with read-only calls: the concrete instances a selection means,
-the downstream that RerunType 2/3 adds within the SonInstanceType scope, and upstream that is not done.
+"""The blast radius of a rerun, resolved with read-only calls: the concrete instances a selection means, the
+downstream its RerunType adds within its SonInstanceType scope, and upstream that is not done.
 
-Mirrors WeData's semantics as the simulator documents them (sandbox/expansion.py): downstream is what is
-reachable, level by level, through instances inside the scope of each selected instance. Look-ups are
-bounded; whatever could not be resolved is said, never guessed.
+Derived from WeData's own answers, read as the reference and the SDK document them: DescribeScheduleInstances
+with `DagDeal` lists an instance's children (`DagType` "2") or parents ("1"), one level per call (`DagDepth`
+defaults to 1); each answer carries the instances' `WorkflowId` and `ProjectId`. SonInstanceType bounds the
+downstream to the selected instance's workflow (1), its project (2) or every linked project (3): downstream is
+followed, level by level, through the children that lie inside that bound. Look-ups are bounded; whatever
+could not be resolved is said, never guessed.
 """
 
 from __future__ import annotations
@@ -12,26 +15,21 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from wedata_mcp.cloud.errors import CloudAPIError, WeDataError
 from wedata_mcp.cloud.reader import PAGE_SIZE, WeDataReader
-from wedata_mcp.models import RunRerunScheduleInstancesRequest
-from wedata_mcp.models.base import wire_datetime
-from wedata_mcp.models.describe import STATE_GROUPS, InstanceOpsView
+from wedata_mcp.guardrail.prepared import PreparedRerun
+from wedata_mcp.models.codes import is_success, state_group
+from wedata_mcp.models.describe import InstanceOpsView
 
 Key = tuple[str, str]  # (TaskId, CurRunDate)
-DONE_CODES = frozenset({"2"})
 UPSTREAM_CHECK_LIMIT = 50
-_CLASS = {
-    str(c): ("failed" if g.startswith("failed") else g if g in ("success", "skipped") else "in_progress")
-    for g, codes in STATE_GROUPS.items()
-    for c in codes
-}
 
 
 def state_class(code: str | None) -> str:
-    """The coarse state a stale-preview check compares: failed, success, skipped, in_progress or missing."""
-    return "missing" if code is None else _CLASS.get(code, f"state {code}")
+    """The state a stale-preview check compares: the documented group, 'missing', or the undocumented code."""
+    return "missing" if code is None else state_group(code) or f"state {code}"
 
 
 class LookupBudgetExceeded(Exception):
@@ -49,6 +47,7 @@ class Resolution:
     notes: list[str] = field(default_factory=lambda: [])  # what leaves the counts incomplete
     unchecked: list[str] = field(default_factory=lambda: [])  # checks not made (the counts stay complete)
     reruns_selection: bool = True  # False for RerunType 3: only the downstream reruns
+    more_than: int | None = None  # the expansion stopped once the rerun was known to touch more than this
 
     @property
     def covered(self) -> list[InstanceOpsView] | None:
@@ -59,7 +58,8 @@ class Resolution:
 
 
 def selection_digest(selected: Iterable[InstanceOpsView], missing: Iterable[Key] = ()) -> str:
-    """A short digest of the selected instances' coarse states, carried in the token for the stale check."""
+    """A short digest of the selected instances' state groups, carried in the token for the stale check: any move
+    between groups (into failed-and-retrying, waiting, running or succeeded) changes it."""
     rows = sorted(
         [(i.TaskId, i.CurRunDate, state_class(i.State)) for i in selected] + [(t, d, "missing") for t, d in missing]
     )
@@ -74,61 +74,64 @@ class BlastRadiusResolver:
         self._max_lookups = max_lookups
         self._max_instances = max_instances
 
-    async def selection(self, request: RunRerunScheduleInstancesRequest) -> tuple[list[InstanceOpsView], list[Key]]:
+    async def selection(self, prepared: PreparedRerun) -> tuple[list[InstanceOpsView], list[Key]]:
         """The selected instances as WeData knows them now, and the requested ones it does not know.
         Raises WeDataError if WeData cannot be asked."""
-        if not request.Instances:
-            search = (
-                request.SearchCondition.model_dump(mode="json", exclude_none=True) if request.SearchCondition else {}
-            )
-            matched = [i async for i in self._reader.all_instances(search, self._max_instances + 1, request.ProjectId)]
+        project = prepared.request.ProjectId
+        if not prepared.instances:
+            search: dict[str, Any] = prepared.params.get("SearchCondition") or {}
+            matched = [i async for i in self._reader.all_instances(search, self._max_instances + 1, project)]
             return sorted(matched, key=lambda i: (i.CurRunDate, i.TaskId)), []
         # Bulk look-ups: up to PAGE_SIZE task IDs at a time over the data-time range they span, paged, then
         # keep the exact (TaskId, CurRunDate) pairs asked for. A backfill of 5,000 days costs 50 calls, not 5,000.
-        wanted: dict[Key, None] = {}
-        for instance in request.Instances:
-            wanted.setdefault((instance.TaskId, wire_datetime(instance.CurRunDate)), None)
+        wanted = dict.fromkeys(prepared.keys)
         task_ids = sorted({task for task, _ in wanted})
         found: dict[Key, InstanceOpsView] = {}
         for start in range(0, len(task_ids), PAGE_SIZE):
             chunk = set(task_ids[start : start + PAGE_SIZE])
             dates = [date for task, date in wanted if task in chunk]
             search = {"TaskIdList": sorted(chunk), "DateFrom": min(dates), "DateTo": max(dates)}
-            async for item in self._reader.all_instances(search, self._max_instances * 10, request.ProjectId):
+            async for item in self._reader.all_instances(search, self._max_instances * 10, project):
                 if item.key in wanted:
                     found[item.key] = item
         selected = [found[key] for key in wanted if key in found]
         missing = [key for key in wanted if key not in found]
         return selected, missing
 
-    async def resolve(self, request: RunRerunScheduleInstancesRequest) -> Resolution:
-        """Everything a preview shows; failures become notes, never exceptions."""
-        result = Resolution(reruns_selection=request.RerunType != "3")
+    async def resolve(self, prepared: PreparedRerun, *, stop_above: int | None = None) -> Resolution:
+        """Everything a preview shows; failures become notes, never exceptions. With `stop_above`, the expansion
+        stops as soon as the rerun is known to touch more instances than that (a policy limit)."""
+        effect = prepared.effect
+        result = Resolution(reruns_selection=effect.reruns_selection)
         try:
-            result.selected, result.missing = await self.selection(request)
+            result.selected, result.missing = await self.selection(prepared)
         except WeDataError as exc:
             result.notes.append(f"could not look up the selected instances: {_reason(exc)}")
             return result
-        if len(result.selected) > self._max_instances:
-            result.notes.append(f"the selection has more than {self._max_instances} instances; not expanded")
+        limit = min(self._max_instances, stop_above or self._max_instances)
+        if len(result.selected) > limit:
+            result.more_than = limit
+            result.notes.append(f"the selection has more than {limit} instances; not expanded")
             return result
         calls = _Budget(self._max_lookups)
         try:
             result.downstream = (
-                await self._downstream(result.selected, request, calls) if request.RerunType in ("2", "3") else []
+                await self._downstream(result, prepared, calls, limit) if effect.reruns_downstream else []
             )
         except (WeDataError, LookupBudgetExceeded) as exc:
             result.notes.append(f"downstream not fully resolved: {_reason(exc)}")
-        # WeData checks upstream of every covered instance (CheckParentType ALL, the default) or only of the
-        # selected ones (MAKE_SCOPE); without CheckFather the selection's upstream is still worth a warning.
-        # It costs a look-up per instance, so a large rerun leaves the check to WeData.
+        if result.more_than is not None:
+            return result
+        # Upstream that has not finished: of every instance that reruns when WeData checks them all (or when the
+        # reach of its check is not documented), else of the selection. It costs a look-up per instance, so a
+        # large rerun leaves the check to WeData.
         covered = result.covered
         if len(covered or result.selected) > UPSTREAM_CHECK_LIMIT:
             result.unchecked.append(f"upstream states not checked: more than {UPSTREAM_CHECK_LIMIT} instances")
             return result
-        checked = covered if request.CheckFather and request.CheckParentType != "MAKE_SCOPE" and covered else []
+        checked = covered if effect.upstream_check == "covered" and covered else result.selected
         try:
-            result.unfinished_upstream = await self._unfinished_upstream(checked or result.selected, covered, calls)
+            result.unfinished_upstream = await self._unfinished_upstream(checked, covered, calls)
         except (WeDataError, LookupBudgetExceeded) as exc:
             result.unchecked.append(f"upstream states not fully checked: {_reason(exc)}")
         return result
@@ -144,17 +147,20 @@ class BlastRadiusResolver:
         return [i async for i in self._reader.all_instances(search, self._max_instances)]
 
     async def _downstream(
-        self, selected: list[InstanceOpsView], request: RunRerunScheduleInstancesRequest, calls: _Budget
+        self, result: Resolution, prepared: PreparedRerun, calls: _Budget, limit: int
     ) -> list[InstanceOpsView]:
-        scope = request.SonInstanceType or "1"
+        scope = prepared.effect.scope
+        bound = scope.bound if scope is not None else "linked"
+        selected = result.selected or []
         chosen = {i.key for i in selected}
         found: dict[Key, InstanceOpsView] = {}
+        base = len(selected) if result.reruns_selection else 0
         for origin in selected:
 
             def inside(i: InstanceOpsView, origin: InstanceOpsView = origin) -> bool:
-                if scope == "1":
+                if bound == "workflow":
                     return i.WorkflowId == origin.WorkflowId
-                return i.ProjectId == origin.ProjectId if scope == "2" else True
+                return i.ProjectId == origin.ProjectId if bound == "project" else True
 
             reached: set[Key] = set()
             frontier = [origin]
@@ -166,9 +172,16 @@ class BlastRadiusResolver:
                             reached.add(child.key)
                             step.append(child)
                             found.setdefault(child.key, child)
+                # RerunType 2 reruns the selection itself too: a selected instance is never counted twice.
+                if base + sum(1 for k in found if not result.reruns_selection or k not in chosen) > limit:
+                    result.more_than = limit
+                    result.notes.append(f"the rerun touches more than {limit} instances; expansion stopped")
+                    frontier = []
+                    break
                 frontier = step
-        # RerunType 2 reruns the selection itself too: a selected instance is never counted twice.
-        keep = [i for k, i in found.items() if request.RerunType == "3" or k not in chosen]
+            if result.more_than is not None:
+                break
+        keep = [i for k, i in found.items() if not result.reruns_selection or k not in chosen]
         return sorted(keep, key=lambda i: (i.CurRunDate, i.TaskId))
 
     async def _unfinished_upstream(
@@ -179,7 +192,7 @@ class BlastRadiusResolver:
         unfinished: dict[Key, tuple[Key, InstanceOpsView]] = {}
         for instance in checked:
             for parent in await self._neighbours(instance, "1", calls):
-                if parent.key not in rerunning and parent.State not in DONE_CODES:
+                if parent.key not in rerunning and not is_success(parent.State):
                     unfinished.setdefault(parent.key, (instance.key, parent))
         return list(unfinished.values())
 

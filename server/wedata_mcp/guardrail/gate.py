@@ -10,31 +10,28 @@ from wedata_mcp.cloud.client import WeDataClient
 from wedata_mcp.cloud.errors import MissingCredentialsError, WeDataError
 from wedata_mcp.guardrail import batching
 from wedata_mcp.guardrail.audit import AuditSink
-from wedata_mcp.guardrail.batching import DEFAULT_BATCH_SIZE
-from wedata_mcp.guardrail.blast import BlastRadiusResolver, selection_digest, state_class
+from wedata_mcp.guardrail.blast import BlastRadiusResolver, Resolution, selection_digest, state_class
 from wedata_mcp.guardrail.policy import ExecutionBudget, Policy, PolicyError
+from wedata_mcp.guardrail.prepared import PreparedRerun, Where, prepare
 from wedata_mcp.guardrail.radius import blast_radius
 from wedata_mcp.guardrail.results import (
     NEXT_STEP_DRY_RUN,
     NEXT_STEP_REPLAYED,
     NEXT_STEP_UNRESOLVED,
     RerunResult,
-    Status,
     build_result,
-    request_hash,
 )
-from wedata_mcp.guardrail.sending import Sender
-from wedata_mcp.guardrail.store import MemoryTokenStore, Recorded, TokenStore
-from wedata_mcp.guardrail.tokens import Token, TokenAuthority, TokenError, request_binding
-from wedata_mcp.models import (
-    ACTION,
-    VERSION,
-    InstanceOpsDto,
-    RunRerunScheduleInstancesRequest,
-)
+from wedata_mcp.guardrail.sending import Progress, Sender
+from wedata_mcp.guardrail.store import Recorded, TokenStore
+from wedata_mcp.guardrail.tokens import Token, TokenAuthority, TokenError
+from wedata_mcp.models import ACTION, VERSION, InstanceOpsDto, RunRerunScheduleInstancesRequest
 from wedata_mcp.models.describe import InstanceOpsView
 
-__all__ = ["Guardrail", "ReplayedError", "RerunResult", "StalePreviewError"]
+__all__ = ["Guardrail", "RefusedError", "ReplayedError", "RerunResult", "StalePreviewError"]
+
+
+class RefusedError(Exception):
+    """The request cannot be sent as it is (e.g. too many instances with downstream to split)."""
 
 
 class ReplayedError(Exception):
@@ -49,200 +46,191 @@ class StalePreviewError(Exception):
 
 
 class Guardrail:
-    """Dry runs and confirmed executions of RunRerunScheduleInstances."""
+    """Dry runs and confirmed executions of RunRerunScheduleInstances, over one prepared rerun each."""
 
     def __init__(
         self,
         client: WeDataClient,
         authority: TokenAuthority,
         audit: AuditSink,
-        store: TokenStore | None = None,
-        policy: Policy | None = None,
-        budget: ExecutionBudget | None = None,
-        resolver: BlastRadiusResolver | None = None,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        stop_on_failure: bool = True,
-        in_flight: int = batching.IN_FLIGHT,
+        store: TokenStore,
+        policy: Policy,
+        budget: ExecutionBudget,
+        resolver: BlastRadiusResolver,
+        *,
+        batch_size: int,
+        stop_on_failure: bool,
+        in_flight: int,
     ) -> None:
         self._client = client
         self._authority = authority
         self._audit = audit
-        self._store = store or MemoryTokenStore()
-        self.policy = policy or Policy()
-        self._budget = budget or ExecutionBudget(self.policy.max_executions_per_minute)
+        self._store = store
+        self.policy = policy
+        self._budget = budget
         self._resolver = resolver
         self._batch_size = batch_size
-        self._sender = Sender(client, audit, self._store, batch_size, stop_on_failure, in_flight)
+        self._sender = Sender(client, audit, store, stop_on_failure=stop_on_failure, in_flight=in_flight)
 
-    @property
-    def region(self) -> str:
-        return self._client.target.region
+    def prepare(self, request: RunRerunScheduleInstancesRequest) -> PreparedRerun:
+        """The one prepared rerun every later step reads."""
+        credentials, target = self._client.credentials, self._client.target
+        where = Where(ACTION, VERSION, target.region, target.endpoint, credentials.secret_id if credentials else None)
+        return prepare(request, where, self._batch_size)
 
-    def _binding(self, request: RunRerunScheduleInstancesRequest) -> str:
-        credentials = self._client.credentials
-        if credentials is None:
-            raise MissingCredentialsError()
-        target = self._client.target
-        return request_binding(
-            action=ACTION,
-            version=VERSION,
-            body=request.wire_body(),
-            secret_id=credentials.secret_id,
-            region=target.region,
-            endpoint=target.endpoint,
-        )
+    @staticmethod
+    def _bound(prepared: PreparedRerun) -> str:
+        if prepared.binding is None:
+            raise MissingCredentialsError()  # no credentials, no token: it could not be bound
+        return prepared.binding
 
-    def _result(self, status: Status, request: RunRerunScheduleInstancesRequest, **extra: Any) -> RerunResult:
-        target = self._client.target
-        return build_result(status, request, region=target.region, endpoint=target.endpoint, **extra)
+    def _audit_refusal(self, event: str, prepared: PreparedRerun, actor: dict[str, Any], **fields: Any) -> None:
+        self._audit.write(event, action=ACTION, actor=actor, request_hash=prepared.body_hash, **fields)
 
-    def _audit_refusal(
-        self, event: str, request: RunRerunScheduleInstancesRequest, actor: dict[str, Any], **fields: Any
-    ) -> None:
-        self._audit.write(event, action=ACTION, actor=actor, request_hash=request_hash(request), **fields)
-
-    def _check_policy(self, request: RunRerunScheduleInstancesRequest, actor: dict[str, Any]) -> None:
+    def _check_request(self, prepared: PreparedRerun, actor: dict[str, Any]) -> None:
+        """What the request alone decides, before any look-up."""
         try:
-            self.policy.check_request(request, self.region)
+            self.policy.check_request(prepared)
+            if prepared.batch_refusal is not None:
+                raise RefusedError(prepared.batch_refusal)
         except PolicyError as exc:
-            self._audit_refusal("refused", request, actor, rule=exc.rule, reason=str(exc))
+            self._audit_refusal("refused", prepared, actor, rule=exc.rule, reason=str(exc))
+            raise
+        except RefusedError as exc:
+            self._audit_refusal("refused", prepared, actor, reason=str(exc))
             raise
 
-    def _resolves_search(self, request: RunRerunScheduleInstancesRequest) -> bool:
+    def _resolves_search(self, prepared: PreparedRerun) -> bool:
         """A SearchCondition-only request is turned into an explicit instance list, unless policy says not to."""
-        return not request.Instances and self.policy.resolve_search_condition and self._resolver is not None
+        return not prepared.instances and self.policy.resolve_search_condition
 
-    def record_refusal(self, request: RunRerunScheduleInstancesRequest, actor: dict[str, Any], reason: str) -> None:
+    def record_refusal(self, prepared: PreparedRerun, actor: dict[str, Any], reason: str) -> None:
         """Audit an execution that the approval step stopped before it reached the gate."""
-        self._audit_refusal("declined", request, actor, reason=reason)
+        self._audit_refusal("declined", prepared, actor, reason=reason)
 
-    async def dry_run(self, request: RunRerunScheduleInstancesRequest, actor: dict[str, Any]) -> RerunResult:
-        self._check_policy(request, actor)
-        self._binding(request)  # no credentials, no preview: the token could not be bound
-        radius, digest, final = None, None, request
-        if self._resolver is not None:
-            found = await self._resolver.resolve(request)
-            radius = blast_radius(request, found)
-            if found.selected is not None:
-                digest = selection_digest(found.selected, found.missing)
-            if self._resolves_search(request):
-                if found.selected is None or not found.selected:
-                    why = "matched no instances" if found.selected == [] else "could not be resolved"
-                    self._audit_refusal("preview", request, actor, token_id=None, unresolved=why)
-                    result = self._result("dry_run", request, radius=radius, NextStep=NEXT_STEP_UNRESOLVED)
-                    result.Warnings.append(f"SearchCondition {why}; no ConfirmationToken was issued.")
-                    return result
-                final = _with_instances(request, found.selected)
-                self._check_policy(final, actor)
-            try:
-                self.policy.check_blast_radius(radius.TotalCount, [g.Id for g in radius.ByProject if g.Id])
-            except PolicyError as exc:
-                self._audit_refusal("refused", final, actor, rule=exc.rule, reason=str(exc))
-                raise
-        batches = self._split(final, actor)
+    async def dry_run(self, prepared: PreparedRerun, actor: dict[str, Any]) -> RerunResult:
+        self._check_request(prepared, actor)
+        self._bound(prepared)
+        found = await self._resolver.resolve(prepared, stop_above=self.policy.max_instances)
+        radius = blast_radius(found)
+        final = prepared
+        if self._resolves_search(prepared):
+            if not found.selected:
+                why = "matched no instances" if found.selected == [] else "could not be resolved"
+                return self._unresolved(prepared, actor, radius, found, f"SearchCondition {why}")
+            final = self.prepare(_with_instances(prepared.request, found.selected))
+            self._check_request(final, actor)
+        try:
+            unchecked = self.policy.check_resolution(found)
+        except PolicyError as exc:
+            self._audit_refusal("refused", final, actor, rule=exc.rule, reason=str(exc))
+            raise
+        if unchecked is not None or found.selected is None:
+            return self._unresolved(final, actor, radius, found, unchecked or "the selection could not be resolved")
         # A resolved SearchCondition is also bound as asked, so that the gate can refuse another request, and
         # replay a used token, before it looks anything up (the selection changes once the rerun has run).
-        asked = self._binding(request) if final is not request else None
-        token = self._authority.mint(self._binding(final), digest, asked)
-        result = self._result(
+        asked = self._bound(prepared) if final is not prepared else None
+        token = self._authority.mint(self._bound(final), selection_digest(found.selected, found.missing), asked)
+        result = build_result(
             "dry_run",
             final,
             radius=radius,
             ConfirmationToken=token.value,
             ExpiresAt=datetime.fromtimestamp(token.expires_at, UTC).isoformat(),
             NextStep=NEXT_STEP_DRY_RUN,
-            Batches=batching.plan(batches) if len(batches) > 1 else None,
+            Batches=batching.plan(final),
         )
-        if len(batches) > 1:
+        if len(final.batches) > 1:
             result.Warnings.append(
-                f"Sent as {len(batches)} batches of up to {self._batch_size} instances, within the API's rate "
-                "limit; one confirmation covers them all."
+                f"Sent as {len(final.batches)} batches of up to {self._batch_size} instances, within the API's "
+                "rate limit; one confirmation covers them all."
             )
         self._audit.write(
             "preview",
             action=ACTION,
             actor=actor,
-            request_hash=result.RequestHash,
+            request_hash=final.body_hash,
             token_id=token.token_id,
-            instances=radius.TotalCount if radius else None,
+            instances=radius.TotalCount,
         )
         return result
 
-    async def would_send(self, request: RunRerunScheduleInstancesRequest, token_value: str) -> bool:
+    def _unresolved(
+        self, prepared: PreparedRerun, actor: dict[str, Any], radius: Any, found: Resolution, why: str
+    ) -> RerunResult:
+        """A preview without a token: the server cannot vouch for what the rerun would touch."""
+        self._audit_refusal("preview", prepared, actor, token_id=None, unresolved=why)
+        result = build_result("dry_run", prepared, radius=radius, NextStep=NEXT_STEP_UNRESOLVED)
+        result.Warnings.append(f"{why}; no ConfirmationToken was issued.")
+        return result
+
+    async def would_send(self, prepared: PreparedRerun, token_value: str) -> bool:
         """Whether `token_value` could let this request be sent now (authentic, bound, unexpired, unused).
         No side effects and no look-ups: the approval step uses it to decide whether to ask a person."""
         # A SearchCondition request is bound to the list it resolves to: check it as asked here, the binding
         # after the gate re-resolves it.
         try:
-            if self._resolves_search(request):
-                token = self._authority.open(token_value, None, asked=self._binding(request))
+            if self._resolves_search(prepared):
+                token = self._authority.open(token_value, None, asked=self._bound(prepared))
             else:
-                token = self._authority.open(token_value, self._binding(request))
+                token = self._authority.open(token_value, self._bound(prepared))
             self._authority.check_unexpired(token)
         except (TokenError, MissingCredentialsError):
             return False
         return not await self._store.is_claimed(token.token_id)
 
-    def _split(
-        self, request: RunRerunScheduleInstancesRequest, actor: dict[str, Any]
-    ) -> list[RunRerunScheduleInstancesRequest]:
-        try:
-            return batching.split(request, self._batch_size)
-        except batching.BatchingError as exc:
-            self._audit_refusal("refused", request, actor, reason=str(exc))
-            raise
-
     async def execute(
         self,
-        request: RunRerunScheduleInstancesRequest,
+        prepared: PreparedRerun,
         token_value: str,
         actor: dict[str, Any],
         approved_by: str | None,
-        progress: batching.Progress | None = None,
+        progress: Progress | None = None,
     ) -> RerunResult:
         """Send the request once if the token allows it. `approved_by` names the human step that confirmed it
         (`token` or `elicitation`); None means no approval was obtained, which only a replay survives."""
-        self._check_policy(request, actor)
+        self._check_request(prepared, actor)
         selection: list[InstanceOpsView] | None = None
         try:
-            if self._resolves_search(request):
-                token = self._authority.open(token_value, None, asked=self._binding(request))
+            if self._resolves_search(prepared):
+                token = self._authority.open(token_value, None, asked=self._bound(prepared))
                 if await self._store.is_claimed(token.token_id):
-                    return await self._replay(request, token, actor)
-                selection = await self._current_selection(request)
-                request = _with_instances(request, selection)
-            token = self._authority.open(token_value, self._binding(request))
+                    return await self._replay(prepared, token, actor)
+                selection = await self._current_selection(prepared)
+                prepared = self.prepare(_with_instances(prepared.request, selection))
+                self._check_request(prepared, actor)
+            token = self._authority.open(token_value, self._bound(prepared))
             if await self._store.is_claimed(token.token_id):
-                return await self._replay(request, token, actor)
+                return await self._replay(prepared, token, actor)
             self._authority.check_unexpired(token)
             if approved_by is None:
                 raise TokenError("no person approved this rerun; run a new dry run and confirm it")
-            if token.state_digest is not None and self._resolver is not None:
-                try:
-                    await self._check_not_stale(request, token, selection)
-                except StalePreviewError:
-                    if await self._store.is_claimed(token.token_id):
-                        # A concurrent call with this token executed meanwhile (and changed the states).
-                        return await self._replay(request, token, actor)
-                    raise
+            if token.state_digest is None:
+                # Nothing to compare the instances' states with: the server cannot vouch that they did not change.
+                raise TokenError("ConfirmationToken carries no record of the instances' states; run a new dry run")
+            try:
+                await self._check_not_stale(prepared, token, selection)
+            except StalePreviewError:
+                if await self._store.is_claimed(token.token_id):
+                    # A concurrent call with this token executed meanwhile (and changed the states).
+                    return await self._replay(prepared, token, actor)
+                raise
             if not await self._store.claim(token.token_id, token.expires_at):
-                return await self._replay(request, token, actor)  # another call won the race
+                return await self._replay(prepared, token, actor)  # another call won the race
         except (TokenError, MissingCredentialsError, StalePreviewError) as exc:
-            self._audit_refusal("rejected", request, actor, reason=str(exc))
+            self._audit_refusal("rejected", prepared, actor, reason=str(exc))
             raise
         try:
             self._budget.take()
         except PolicyError as exc:
             await self._store.record(token.token_id, Recorded(error=str(exc)))
-            self._audit_refusal("refused", request, actor, rule=exc.rule, reason=str(exc), token_id=token.token_id)
+            self._audit_refusal("refused", prepared, actor, rule=exc.rule, reason=str(exc), token_id=token.token_id)
             raise
-        actor = actor | {"approved_by": approved_by}
-        return await self._sender.send(request, token, actor, progress)
+        return await self._sender.send(prepared, token, actor | {"approved_by": approved_by}, progress)
 
-    async def _current_selection(self, request: RunRerunScheduleInstancesRequest) -> list[InstanceOpsView]:
-        assert self._resolver is not None  # noqa: S101 - guarded by _resolves_search
+    async def _current_selection(self, prepared: PreparedRerun) -> list[InstanceOpsView]:
         try:
-            selected, _ = await self._resolver.selection(request)
+            selected, _ = await self._resolver.selection(prepared)
         except WeDataError as exc:
             raise StalePreviewError(
                 f"could not re-read the instances SearchCondition selects ({type(exc).__name__});"
@@ -253,33 +241,30 @@ class Guardrail:
         return selected
 
     async def _check_not_stale(
-        self, request: RunRerunScheduleInstancesRequest, token: Token, selection: list[InstanceOpsView] | None
+        self, prepared: PreparedRerun, token: Token, selection: list[InstanceOpsView] | None
     ) -> None:
-        """Re-read the targeted instances just before sending; refuse if their states changed in a way that
-        matters (e.g. a failed instance is now running)."""
-        assert self._resolver is not None  # noqa: S101 - checked by the caller
+        """Re-read the targeted instances just before sending; refuse if any moved to another state group
+        (e.g. a failed instance is now retrying, waiting, running or succeeded)."""
         try:
-            selected, missing = (selection, []) if selection is not None else await self._resolver.selection(request)
+            selected, missing = (selection, []) if selection is not None else await self._resolver.selection(prepared)
         except WeDataError as exc:
             raise StalePreviewError(
                 f"could not re-read the instances' states ({type(exc).__name__}); nothing was sent, try again"
             ) from None
         if selection_digest(selected, missing) != token.state_digest:
-            now = ", ".join(f"{i.TaskId}@{i.CurRunDate} is {state_class(i.State)}" for i in selected[:5])
+            now = ", ".join(f"'{i.TaskId}@{i.CurRunDate}' is {state_class(i.State)}" for i in selected[:5])
             raise StalePreviewError(
                 f"the instances changed since the dry run (now: {now or 'not found'}); nothing "
                 "was sent — run a new dry run and confirm again"
             )
 
-    async def _replay(
-        self, request: RunRerunScheduleInstancesRequest, token: Token, actor: dict[str, Any]
-    ) -> RerunResult:
+    async def _replay(self, prepared: PreparedRerun, token: Token, actor: dict[str, Any]) -> RerunResult:
         recorded = await self._store.outcome(token.token_id)
         self._audit.write(
             "replayed",
             action=ACTION,
             actor=actor,
-            request_hash=request_hash(request),
+            request_hash=prepared.body_hash,
             token_id=token.token_id,
             had_error=recorded.error is not None,
         )

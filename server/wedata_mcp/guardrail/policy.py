@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import time
 import tomllib
-from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from wedata_mcp.models import RunRerunScheduleInstancesRequest
+from wedata_mcp.cloud.ratelimit import SlidingWindow
+from wedata_mcp.guardrail.blast import Resolution
+from wedata_mcp.guardrail.prepared import PreparedRerun
 
 
 class PolicyError(Exception):
@@ -58,23 +59,32 @@ class Policy(BaseModel):
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             raise PolicyFileError(f"policy file {path}: {problems}") from None
 
-    def check_request(self, request: RunRerunScheduleInstancesRequest, region: str) -> None:
-        """Rules decidable from the request alone."""
+    def check_request(self, prepared: PreparedRerun) -> None:
+        """Rules decidable from the request alone, checked before any look-up. An omitted code counts as its
+        widest documented effect (see `prepared.effect_of`)."""
+        request, effect = prepared.request, prepared.effect
         if self.read_only:
             raise PolicyError("read_only", "this server does not rerun anything")
+        region = prepared.where.region
         if self.allowed_regions is not None and region not in self.allowed_regions:
             raise PolicyError("allowed_regions", f"region {region} is not in {self.allowed_regions}")
-        if request.SkipEventListening and not self.allow_skip_event_listening:
-            raise PolicyError("allow_skip_event_listening", "SkipEventListening=true is not allowed")
-        if (request.CheckFather is False or request.CheckParentType == "NONE") and not self.allow_unchecked_upstream:
-            raise PolicyError("allow_unchecked_upstream", "reruns must check upstream (CheckFather=true)")
-        downstream = request.RerunType in ("2", "3")
-        if downstream and request.SonInstanceType == "3" and not self.allow_cross_project_downstream:
-            raise PolicyError("allow_cross_project_downstream", "SonInstanceType=3 is not allowed")
-        self.check_projects(_named_projects(request))
-        if request.Instances and len(request.Instances) > self.max_instances:
+        if request.SkipEventListening is not False and not self.allow_skip_event_listening:
+            unset = " is not set (WeData documents no default)"
+            given = "=true is not allowed" if request.SkipEventListening else unset
+            raise PolicyError("allow_skip_event_listening", f"SkipEventListening{given}; set SkipEventListening=false")
+        if effect.upstream_check == "none" and not self.allow_unchecked_upstream:
             raise PolicyError(
-                "max_instances", f"{len(request.Instances)} instances selected; at most {self.max_instances} allowed"
+                "allow_unchecked_upstream",
+                "reruns must check upstream explicitly (CheckFather=true, and CheckParentType not NONE); "
+                + "; ".join(effect.skipped_checks),
+            )
+        if effect.scope is not None and effect.scope.bound == "linked" and not self.allow_cross_project_downstream:
+            given = "" if request.SonInstanceType else " (SonInstanceType not set counts as 3, its widest scope)"
+            raise PolicyError("allow_cross_project_downstream", f"SonInstanceType=3 is not allowed{given}")
+        self.check_projects(_named_projects(prepared))
+        if len(prepared.instances) > self.max_instances:
+            raise PolicyError(
+                "max_instances", f"{len(prepared.instances)} instances selected; at most {self.max_instances} allowed"
             )
 
     def check_projects(self, projects: Iterable[str]) -> None:
@@ -84,17 +94,40 @@ class Policy(BaseModel):
         if outside:
             raise PolicyError("allowed_projects", f"project(s) {', '.join(outside)} are not allowed")
 
-    def check_blast_radius(self, total: int | None, projects: Iterable[str]) -> None:
-        """Rules that need the resolved instances, downstream included."""
-        if total is not None and total > self.max_instances:
+    def check_resolution(self, found: Resolution) -> str | None:
+        """Rules that need the resolved instances, downstream included. Raises PolicyError when a rule refuses;
+        returns why a rule could not be checked (no token may be issued then), or None when all were."""
+        if found.more_than is not None:
             raise PolicyError(
                 "max_instances",
-                f"the rerun touches {total} instances, downstream included; at most {self.max_instances} allowed",
+                f"the rerun touches more than {found.more_than} instances, downstream included; "
+                f"at most {self.max_instances} allowed",
             )
-        self.check_projects(projects)
+        covered = found.covered
+        if covered is None or found.notes:
+            why = "; ".join(found.notes) or "the selection could not be resolved"
+            return f"max_instances could not be checked: the instances the rerun touches are not known ({why})"
+        if found.missing:
+            return (
+                f"max_instances could not be checked: {len(found.missing)} requested instance(s) were not found, "
+                "so what they would rerun is not known"
+            )
+        if len(covered) > self.max_instances:
+            raise PolicyError(
+                "max_instances",
+                f"the rerun touches {len(covered)} instances, downstream included; at most {self.max_instances} "
+                "allowed",
+            )
+        if self.allowed_projects is not None:
+            unknown = [f"{i.TaskId}@{i.CurRunDate}" for i in covered if not i.ProjectId]
+            if unknown:
+                return f"allowed_projects could not be checked: no project known for {', '.join(unknown[:5])}"
+            self.check_projects(i.ProjectId for i in covered if i.ProjectId)
+        return None
 
 
-def _named_projects(request: RunRerunScheduleInstancesRequest) -> set[str]:
+def _named_projects(prepared: PreparedRerun) -> set[str]:
+    request = prepared.request
     named = {i.ProjectId for i in request.Instances or [] if i.ProjectId}
     if request.ProjectId:
         named.add(request.ProjectId)
@@ -107,17 +140,13 @@ class ExecutionBudget:
     """The per-minute execution cap, over a rolling window."""
 
     def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self._per_minute = per_minute
+        self._window = SlidingWindow(per_minute, 60.0)
         self._clock = clock
-        self._recent: deque[float] = deque()
 
     def take(self) -> None:
-        now = self._clock()
-        while self._recent and now - self._recent[0] >= 60:
-            self._recent.popleft()
-        if len(self._recent) >= self._per_minute:
+        wait = self._window.take(self._clock())
+        if wait:
             raise PolicyError(
                 "max_executions_per_minute",
-                f"{self._per_minute} reruns in the last minute; wait {int(60 - (now - self._recent[0])) + 1} s",
+                f"{self._window.capacity} reruns in the last minute; wait {int(wait) + 1} s",
             )
-        self._recent.append(now)

@@ -1,27 +1,15 @@
-"""What a rerun request would do, in words and numbers built only from the request itself."""
+"""What a prepared rerun would do, in words and numbers built only from the validated request and the code table."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from wedata_mcp.models import RunRerunScheduleInstancesRequest
-from wedata_mcp.models.base import wire_datetime
+from wedata_mcp.guardrail.prepared import PreparedRerun
+from wedata_mcp.models.codes import DEPENDENT_WAY, RERUN_TYPE
 
 MAX_LISTED = 20
-
-RERUN_TYPES = {
-    "1": "the selected instances only",
-    "2": "the selected instances and their downstream instances",
-    "3": "only the downstream instances of the selected ones (not the selected ones)",
-}
-DOWNSTREAM_SCOPES = {
-    "1": "within the same workflow",
-    "2": "within the same project",
-    "3": "across every project linked by cross-workflow dependencies",
-}
-DEPENDENT_WAYS = {"1": "self-dependency", "2": "task dependency", "3": "self-dependency and parent/child dependency"}
 
 
 class PlannedInstance(BaseModel):
@@ -44,42 +32,36 @@ class RerunPlan(BaseModel):
     SkippedChecks: list[str] = Field(description="Safety checks this request turns off.")
 
 
-def plan(request: RunRerunScheduleInstancesRequest) -> RerunPlan:
-    instances = request.Instances or []
-    rerun_type = request.RerunType
-    downstream = rerun_type in ("2", "3")
+def plan(prepared: PreparedRerun) -> RerunPlan:
+    listed: list[dict[str, Any]] = prepared.params.get("Instances") or []
+    effect = prepared.effect
+    reruns = RERUN_TYPE[effect.rerun_type].words
+    if "RerunType" in effect.omitted:
+        reruns += " (RerunType not set: WeData documents no default, so the widest effect is shown)"
+    scope = None
+    if effect.scope is not None:
+        scope = effect.scope.words
+        if "SonInstanceType" in effect.omitted:
+            scope += " (SonInstanceType not set: WeData documents no default, so the widest scope is shown)"
     return RerunPlan(
-        Selection="instances" if instances else "search_condition",
-        SelectedCount=len(instances) if instances else None,
+        Selection="instances" if listed else "search_condition",
+        SelectedCount=len(listed) if listed else None,
         Instances=[
             PlannedInstance(
-                TaskId=i.TaskId,
-                CurRunDate=wire_datetime(i.CurRunDate),
-                WorkflowId=i.WorkflowId or None,
-                ProjectId=i.ProjectId or None,
+                TaskId=i["TaskId"],
+                CurRunDate=i["CurRunDate"],
+                WorkflowId=i.get("WorkflowId") or None,
+                ProjectId=i.get("ProjectId") or None,
             )
-            for i in instances[:MAX_LISTED]
+            for i in listed[:MAX_LISTED]
         ],
-        Reruns=RERUN_TYPES[rerun_type] if rerun_type else "WeData's default (RerunType not set)",
-        DownstreamScope=(
-            DOWNSTREAM_SCOPES.get(request.SonInstanceType or "", "WeData's default scope") if downstream else None
-        ),
-        SkippedChecks=skipped_checks(request),
+        Reruns=reruns,
+        DownstreamScope=scope,
+        SkippedChecks=list(effect.skipped_checks),
     )
 
 
-def skipped_checks(request: RunRerunScheduleInstancesRequest) -> list[str]:
-    skipped: list[str] = []
-    if request.CheckFather is False:
-        skipped.append("upstream (parent) completion is not checked (CheckFather=false)")
-    if request.CheckParentType == "NONE":
-        skipped.append("no upstream task is checked (CheckParentType=NONE)")
-    if request.SkipEventListening:
-        skipped.append("event listening is ignored (SkipEventListening=true)")
-    return skipped
-
-
-def summary(request: RunRerunScheduleInstancesRequest, the_plan: RerunPlan) -> str:
+def summary(prepared: PreparedRerun, the_plan: RerunPlan) -> str:
     if the_plan.SelectedCount:
         first = the_plan.Instances[0]
         what = f"{the_plan.SelectedCount} instance(s), first task {first.TaskId} at {first.CurRunDate}"
@@ -88,21 +70,26 @@ def summary(request: RunRerunScheduleInstancesRequest, the_plan: RerunPlan) -> s
     text = f"Rerun {what}: reruns {the_plan.Reruns}"
     if the_plan.DownstreamScope:
         text += f", downstream {the_plan.DownstreamScope}"
-    if request.DependentWay:
-        text += f"; dependency mode: {DEPENDENT_WAYS[request.DependentWay]}"
+    way = prepared.request.DependentWay
+    if way is not None:
+        text += f"; dependency mode: {DEPENDENT_WAY[way]}"
     text += "." if not the_plan.SkippedChecks else "; skipped checks: " + "; ".join(the_plan.SkippedChecks) + "."
     return text
 
 
-def warnings(request: RunRerunScheduleInstancesRequest, the_plan: RerunPlan) -> list[str]:
+def warnings(prepared: PreparedRerun, the_plan: RerunPlan) -> list[str]:
+    effect = prepared.effect
     found: list[str] = []
-    if request.RerunType is None:
-        found.append('RerunType is not set: WeData applies its own default; set "1" to rerun only these instances.')
-    if the_plan.DownstreamScope:
+    if "RerunType" in effect.omitted:
+        found.append(
+            'RerunType is not set: WeData documents no default, so this may rerun downstream too; set "1" to '
+            "rerun only these instances."
+        )
+    if effect.reruns_downstream:
         found.append("Downstream instances will also rerun (see BlastRadius for those found now).")
-    if request.SonInstanceType == "3" and the_plan.DownstreamScope:
-        found.append("The downstream scope crosses workflows and projects (SonInstanceType=3).")
-    if request.SearchCondition is not None:
+        if effect.scope is not None and effect.scope.bound == "linked":
+            found.append("The downstream scope crosses workflows and projects (SonInstanceType 3, or not set).")
+    if prepared.request.SearchCondition is not None:
         found.append(
             "SearchCondition is resolved by WeData when the rerun runs; it may match other instances "
             "than a search now would."

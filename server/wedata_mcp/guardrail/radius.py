@@ -9,8 +9,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from wedata_mcp.guardrail.blast import Resolution
-from wedata_mcp.models import RunRerunScheduleInstancesRequest
-from wedata_mcp.models.describe import InstanceOpsView, state_name
+from wedata_mcp.guardrail.prepared import PreparedRerun
+from wedata_mcp.models.codes import state_name
+from wedata_mcp.models.describe import InstanceOpsView
 
 FIRST = 20
 LARGE = 50
@@ -74,7 +75,7 @@ def _groups(items: list[InstanceOpsView], by: Literal["workflow", "project"]) ->
     ]
 
 
-def blast_radius(request: RunRerunScheduleInstancesRequest, found: Resolution) -> BlastRadius:
+def blast_radius(found: Resolution) -> BlastRadius:
     selected = found.selected or []
     downstream = found.downstream or []
     reruns_selection = found.reruns_selection
@@ -82,7 +83,8 @@ def blast_radius(request: RunRerunScheduleInstancesRequest, found: Resolution) -
     briefs = ([_brief(i, "selected") for i in selected] if reruns_selection else []) + [
         _brief(i, "downstream") for i in downstream
     ]
-    complete = found.selected is not None and found.downstream is not None and not found.notes
+    # Complete only when nothing was cut short and every requested instance was found (its radius is unknown).
+    complete = found.selected is not None and found.downstream is not None and not found.notes and not found.missing
     return BlastRadius(
         Resolved=complete,
         SelectedCount=len(selected) if found.selected is not None else None,
@@ -97,7 +99,7 @@ def blast_radius(request: RunRerunScheduleInstancesRequest, found: Resolution) -
     )
 
 
-def radius_warnings(request: RunRerunScheduleInstancesRequest, radius: BlastRadius) -> list[str]:
+def radius_warnings(prepared: PreparedRerun, radius: BlastRadius) -> list[str]:
     """Warnings from the resolved radius: numbers and identifiers only, no cloud text."""
     found: list[str] = []
     if radius.TotalCount is not None and radius.TotalCount > LARGE:
@@ -110,14 +112,14 @@ def radius_warnings(request: RunRerunScheduleInstancesRequest, radius: BlastRadi
         )
     if radius.UnfinishedUpstream:
         listed = ", ".join(radius.UnfinishedUpstream[:5])
-        if request.CheckFather:
+        if prepared.effect.upstream_check != "none":
             found.append(f"Upstream not finished ({listed}); with CheckFather=true WeData may refuse the rerun.")
         else:
             found.append(
-                f"Upstream not finished ({listed}) and CheckFather is not true: the rerun will not wait "
-                "for it and may read incomplete data."
+                f"Upstream not finished ({listed}) and no upstream check was asked for (CheckFather is not true, "
+                "or CheckParentType is NONE): the rerun will not wait for it and may read incomplete data."
             )
-    if request.RerunType in ("2", "3") and radius.DownstreamCount == 0:
+    if prepared.effect.reruns_downstream and radius.DownstreamCount == 0 and radius.SelectedCount:
         found.append("No downstream instances were found within the SonInstanceType scope.")
     if radius.Unresolved:
         found.append("Some of the blast radius could not be resolved: " + "; ".join(radius.Unresolved))

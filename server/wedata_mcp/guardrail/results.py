@@ -2,27 +2,36 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field
 
 from wedata_mcp.guardrail import preview
 from wedata_mcp.guardrail import radius as blast
 from wedata_mcp.guardrail.batching import BatchOutcome, BatchPlan
+from wedata_mcp.guardrail.prepared import PreparedRerun
 from wedata_mcp.guardrail.radius import radius_warnings
-from wedata_mcp.models import ACTION, BatchOperateResultOpsDto, RunRerunScheduleInstancesRequest
+from wedata_mcp.models import BatchOperateResultOpsDto
 
 BODY_SHOWN_UP_TO = 50  # instances; a 1,000-instance body would cost an LLM ~60 KB of context twice over
-Status = Literal["dry_run", "executed", "partial", "failed", "already_executed"]
+Status = Literal["dry_run", "executed", "partial", "failed", "unknown", "already_executed"]
 
 NEXT_STEP_DRY_RUN = (
     "Nothing was sent. Show Summary, BlastRadius and Warnings to the user. Only if they confirm, call "
     "rerun_schedule_instances again with exactly the same arguments plus this ConfirmationToken."
 )
 NEXT_STEP_UNRESOLVED = (
-    "Nothing was sent and no ConfirmationToken was issued, because the selection could not be resolved "
-    "into concrete instances. Fix the selection or try the dry run again."
+    "Nothing was sent and no ConfirmationToken was issued: the server could not establish what this rerun "
+    "touches (see Warnings and BlastRadius.Unresolved). Fix the selection or try the dry run again."
+)
+NEXT_STEP_REFUSED = (
+    "Sent once, and WeData answered Result false: it did not accept the rerun (see Data.ErrorId and ErrorDesc). "
+    "Nothing was retried; fix the cause, then make a new dry run."
+)
+NEXT_STEP_UNREADABLE = (
+    "Sent once, but WeData's answer could not be read, so whether the rerun was accepted is unknown. Check the "
+    "instances' states (get_schedule_instance) before doing anything else; keep the RequestId for Tencent support."
 )
 # The reference documents no action that reports on a rerun's AsyncActionId (2021-08-20's GetJobStatus takes a
 # JobId, and nothing says the two are the same): the instances' states are how to follow a rerun.
@@ -63,40 +72,34 @@ class RerunResult(BaseModel):
     NextStep: str
 
 
-def request_hash(request: RunRerunScheduleInstancesRequest) -> str:
-    """SHA-256 of the exact body: what the audit log and the token refer to."""
-    return hashlib.sha256(request.wire_body()).hexdigest()
+def shown_endpoint(endpoint: str) -> str:
+    """The endpoint as a person may see it: without any `user:password@`."""
+    parts = urlsplit(endpoint)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def build_result(
-    status: Status,
-    request: RunRerunScheduleInstancesRequest,
-    *,
-    region: str,
-    endpoint: str,
-    radius: blast.BlastRadius | None = None,
-    **extra: Any,
+    status: Status, prepared: PreparedRerun, *, radius: blast.BlastRadius | None = None, **extra: Any
 ) -> RerunResult:
-    the_plan = preview.plan(request)
-    body = request.wire_body()
-    summary = preview.summary(request, the_plan)
+    the_plan = preview.plan(prepared)
+    summary = preview.summary(prepared, the_plan)
     if radius is not None and radius.TotalCount is not None:
         summary += (
             f" Resolved: {radius.TotalCount} instance(s) rerun ({radius.DownstreamCount} downstream) in "
             f"{len(radius.ByWorkflow)} workflow(s) and {len(radius.ByProject)} project(s)."
         )
-    warnings = preview.warnings(request, the_plan) + (radius_warnings(request, radius) if radius else [])
+    warnings = preview.warnings(prepared, the_plan) + (radius_warnings(prepared, radius) if radius else [])
     return RerunResult(
         Status=status,
         Summary=summary,
         Warnings=warnings,
         Plan=the_plan,
         BlastRadius=radius,
-        Action=ACTION,
-        Region=region,
-        Endpoint=endpoint,
-        Request=request.wire_params(),
-        RequestBody=body.decode() if len(request.Instances or []) <= BODY_SHOWN_UP_TO else None,
-        RequestHash=hashlib.sha256(body).hexdigest(),
+        Action=prepared.where.action,
+        Region=prepared.where.region,
+        Endpoint=shown_endpoint(prepared.where.endpoint),
+        Request=prepared.params,
+        RequestBody=prepared.body.decode() if len(prepared.instances) <= BODY_SHOWN_UP_TO else None,
+        RequestHash=prepared.body_hash,
         **extra,
     )

@@ -1,160 +1,208 @@
-"""Sending a confirmed rerun: one signed request, or numbered batches; every outcome recorded for replays
-and audited ("sending" before the request leaves, the outcome after)."""
+"""Sending a confirmed rerun: one path for every plan (a single request is a batch of one). Each batch is sent at
+most once, audited ("sending" before it leaves, its outcome after), and the whole outcome is recorded for replays."""
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
+import anyio.lowlevel
+from pydantic import ValidationError
 
-from wedata_mcp.cloud.client import WeDataClient
-from wedata_mcp.cloud.errors import OutcomeUnknownError, WeDataError
+from wedata_mcp.cloud.client import ApiResponse, WeDataClient
+from wedata_mcp.cloud.errors import CloudAPIError, OutcomeUnknownError, RequestNotSentError, WeDataError, redact
 from wedata_mcp.guardrail import batching
 from wedata_mcp.guardrail.audit import AuditSink
+from wedata_mcp.guardrail.batching import BatchOutcome
+from wedata_mcp.guardrail.prepared import Batch, PreparedRerun
 from wedata_mcp.guardrail.results import (
     NEXT_STEP_BATCHES,
     NEXT_STEP_EXECUTED,
+    NEXT_STEP_REFUSED,
+    NEXT_STEP_UNREADABLE,
     RerunResult,
     Status,
     build_result,
-    request_hash,
 )
 from wedata_mcp.guardrail.store import Recorded, TokenStore
 from wedata_mcp.guardrail.tokens import Token
-from wedata_mcp.models import ACTION, BatchOperateResultOpsDto, RunRerunScheduleInstancesRequest
+from wedata_mcp.models import BatchOperateResultOpsDto
+
+IN_FLIGHT = 4  # batches in flight at once; the per-action rate limiter decides the pace
+Progress = Callable[[int, int, str], Awaitable[None]]
+_KINDS = ("succeeded", "failed", "unknown", "not_sent")
+
+
+class SendFailedError(Exception):
+    """A single-request rerun that did not succeed: `str()` says whether it ran, may have run, and what to check."""
+
+
+def as_sent(exc: WeDataError) -> WeDataError:
+    """A mutation's error as it must be told: only an error that proves nothing ran is 'not executed'; every other
+    answer after the request may have left means the outcome is unknown (DESIGN.md, invariant 6)."""
+    if isinstance(exc, CloudAPIError) and not exc.proves_not_executed:
+        return OutcomeUnknownError(
+            exc.action, f"WeData answered with an error after receiving it: {exc}", exc.trace_id, exc.request_id
+        )
+    return exc
 
 
 class Sender:
     """Sends what the gate let through, exactly once per batch."""
 
     def __init__(
-        self,
-        client: WeDataClient,
-        audit: AuditSink,
-        store: TokenStore,
-        batch_size: int,
-        stop_on_failure: bool,
-        in_flight: int = batching.IN_FLIGHT,
+        self, client: WeDataClient, audit: AuditSink, store: TokenStore, *, stop_on_failure: bool, in_flight: int
     ) -> None:
         self._client = client
         self._audit = audit
         self._store = store
-        self._batch_size = batch_size
         self._stop_on_failure = stop_on_failure
         self._in_flight = in_flight
 
-    def _build(self, status: Status, request: RunRerunScheduleInstancesRequest, **extra: Any) -> RerunResult:
-        target = self._client.target
-        return build_result(status, request, region=target.region, endpoint=target.endpoint, **extra)
-
     async def send(
-        self,
-        request: RunRerunScheduleInstancesRequest,
-        token: Token,
-        actor: dict[str, Any],
-        progress: batching.Progress | None,
+        self, prepared: PreparedRerun, token: Token, actor: dict[str, Any], progress: Progress | None
     ) -> RerunResult:
-        batches = batching.split(request, self._batch_size)  # the same plan the dry run showed
-        if len(batches) > 1:
-            return await self._batches(request, batches, token, actor, progress)
-        # Shielded: once the request may be on the wire, a cancelled call must still record its outcome.
-        with anyio.CancelScope(shield=True):
-            return await self._one(request, token, actor)
-        # Only reached if the shielded scope swallowed an exception, which a shielded scope does not do.
-        raise RuntimeError("the shielded send ended without a result")
-
-    async def _one(self, request: RunRerunScheduleInstancesRequest, token: Token, actor: dict[str, Any]) -> RerunResult:
-        body_hash = request_hash(request)
-        self._audit.write(
-            "sending",
-            action=ACTION,
-            actor=actor,
-            request_hash=body_hash,
-            token_id=token.token_id,
-            instances=len(request.Instances or []),
-        )
+        outcomes = batching.not_sent(prepared)
+        errors: dict[int, WeDataError] = {}
+        fields = {"action": prepared.where.action, "actor": actor, "token_id": token.token_id}
         try:
-            response = await self._client.call(ACTION, request.wire_body(), mutating=True)
-        except WeDataError as exc:
-            await self._store.record(token.token_id, Recorded(error=str(exc)))
+            await self._send_all(prepared, outcomes, errors, fields, progress)
+        except BaseException:
+            # Cancelled midway: the outcome of what was sent is still recorded (a replay returns it).
+            with anyio.CancelScope(shield=True):
+                with contextlib.suppress(SendFailedError):  # recorded; the cancellation is what this call reports
+                    await self._finish(prepared, outcomes, errors, token, fields)
+            raise
+        return await self._finish(prepared, outcomes, errors, token, fields)
+
+    async def _send_all(
+        self,
+        prepared: PreparedRerun,
+        outcomes: list[BatchOutcome],
+        errors: dict[int, WeDataError],
+        fields: dict[str, Any],
+        progress: Progress | None,
+    ) -> None:
+        """Send every batch at most once, updating `outcomes`. Stops starting new batches on cancellation, or
+        after one that did not succeed when `stop_on_failure` (batches already in flight still complete)."""
+        batches = prepared.batches
+        queue = list(range(len(batches)))
+        state = {"stop": False, "done": 0}
+
+        async def worker() -> None:
+            while queue and not state["stop"]:
+                await anyio.lowlevel.checkpoint()  # a cancelled call starts no new batch
+                index = queue.pop(0)
+                # Shielded: a batch that may be on the wire always gets its outcome recorded.
+                with anyio.CancelScope(shield=True):
+                    outcome = outcomes[index]
+                    error = await self._send_batch(batches[index], len(batches), outcome, fields)
+                    if error is not None:
+                        errors[index] = error
+                    if outcome.Status != "succeeded":
+                        state["stop"] = state["stop"] or self._stop_on_failure
+                    state["done"] += 1
+                    if progress is not None and len(batches) > 1:
+                        message = f"batch {outcome.Number}/{len(batches)}: {outcome.Status}"
+                        await progress(state["done"], len(batches), message)
+
+        async with anyio.create_task_group() as group:
+            for _ in range(min(self._in_flight, len(batches))):
+                group.start_soon(worker)
+
+    async def _send_batch(
+        self, batch: Batch, total: int, outcome: BatchOutcome, fields: dict[str, Any]
+    ) -> WeDataError | None:
+        audit = fields | {"batch": batch.number, "batches": total, "request_hash": batch.body_hash}
+        self._audit.write("sending", **audit, instances=len(batch.instances))
+        try:
+            response = await self._client.call(fields["action"], batch.body, mutating=True)
+        except WeDataError as raw:
+            exc = as_sent(raw)
+            unknown = isinstance(exc, OutcomeUnknownError)
+            outcome.Status, outcome.Error = ("unknown" if unknown else "failed"), str(exc)
+            outcome.RequestId = getattr(exc, "request_id", None)
             self._audit.write(
-                "outcome_unknown" if isinstance(exc, OutcomeUnknownError) else "failed",
-                action=ACTION,
-                actor=actor,
-                request_hash=body_hash,
-                token_id=token.token_id,
+                "outcome_unknown" if unknown else "failed",
+                **audit,
                 error=str(exc),
-                code=getattr(exc, "code", None),
-                request_id=getattr(exc, "request_id", None),
+                code=getattr(raw, "code", None),
+                request_id=outcome.RequestId,
                 trace_id=getattr(exc, "trace_id", None),
             )
-            raise
-        data = BatchOperateResultOpsDto.model_validate(response.data.get("Data") or {})
-        result = self._build("executed", request, Data=data, RequestId=response.request_id, NextStep=NEXT_STEP_EXECUTED)
-        await self._store.record(token.token_id, Recorded(result=result.model_dump(mode="json")))
+            return exc
+        outcome.RequestId = response.request_id
+        data = self._data(response)
+        outcome.Data = data
+        if data is None or data.Result is None:
+            outcome.Status = "unknown"
+            outcome.Error = "sent, answer unreadable: WeData's Data.Result could not be read"
+        elif data.Result:
+            outcome.Status, outcome.Instances = "succeeded", []
+        else:
+            outcome.Status, outcome.Error = "failed", "WeData answered Result false"
         self._audit.write(
-            "executed",
-            action=ACTION,
-            actor=actor,
-            request_hash=body_hash,
-            token_id=token.token_id,
+            {"succeeded": "executed", "failed": "refused_by_wedata"}.get(outcome.Status, "answer_unreadable"),
+            **audit,
             request_id=response.request_id,
-            result=data.Result,
-            error_id=data.ErrorId,
-            async_action_id=data.AsyncActionId,
+            result=data.Result if data else None,
+            error_id=data.ErrorId if data else None,
+            async_action_id=data.AsyncActionId if data else None,
         )
-        return result
+        return None
 
-    async def _batches(
-        self,
-        request: RunRerunScheduleInstancesRequest,
-        batches: list[RunRerunScheduleInstancesRequest],
-        token: Token,
-        actor: dict[str, Any],
-        progress: batching.Progress | None,
-    ) -> RerunResult:
-        outcomes = batching.not_sent(batches)
+    def _data(self, response: ApiResponse) -> BatchOperateResultOpsDto | None:
+        """The answer's Data, with any secret in WeData's ErrorDesc redacted; None when it does not parse."""
         try:
-            await batching.send_batches(
-                self._client,
-                batches,
-                outcomes,
-                audit=self._audit,
-                progress=progress,
-                audit_fields={"action": ACTION, "actor": actor, "token_id": token.token_id},
-                stop_on_failure=self._stop_on_failure,
-                in_flight=self._in_flight,
-            )
-        except BaseException:
-            # Cancelled or failed midway: the outcome of what was sent is still recorded (a replay returns it).
-            with anyio.CancelScope(shield=True):
-                await self._finish(request, outcomes, token, actor)
-            raise
-        return await self._finish(request, outcomes, token, actor)
+            data = BatchOperateResultOpsDto.model_validate(response.data.get("Data"))
+        except ValidationError:
+            return None
+        if data.ErrorDesc:
+            data = data.model_copy(update={"ErrorDesc": redact(data.ErrorDesc, self._client.secrets())})
+        return data
 
     async def _finish(
         self,
-        request: RunRerunScheduleInstancesRequest,
-        outcomes: list[batching.BatchOutcome],
+        prepared: PreparedRerun,
+        outcomes: list[BatchOutcome],
+        errors: dict[int, WeDataError],
         token: Token,
-        actor: dict[str, Any],
+        fields: dict[str, Any],
     ) -> RerunResult:
+        if len(outcomes) == 1:
+            return await self._finish_one(prepared, outcomes[0], errors.get(0), token)
         counts = Counter(o.Status for o in outcomes)
-        kinds = ("succeeded", "failed", "unknown", "not_sent")
         status: Status = "executed" if counts["succeeded"] == len(outcomes) else "failed"
         if status == "failed" and counts["succeeded"]:
             status = "partial"
+        elif status == "failed" and counts["unknown"]:
+            status = "unknown"
         next_step = NEXT_STEP_EXECUTED if status == "executed" else NEXT_STEP_BATCHES
-        result = self._build(status, request, BatchResults=outcomes, NextStep=next_step)
-        result.Summary += " Batches: " + ", ".join(f"{counts[k]} {k.replace('_', ' ')}" for k in kinds) + "."
+        result = build_result(status, prepared, BatchResults=outcomes, NextStep=next_step)
+        result.Summary += " Batches: " + ", ".join(f"{counts[k]} {k.replace('_', ' ')}" for k in _KINDS) + "."
         await self._store.record(token.token_id, Recorded(result=result.model_dump(mode="json")))
-        self._audit.write(
-            "batches_done",
-            action=ACTION,
-            actor=actor,
-            request_hash=request_hash(request),
-            token_id=token.token_id,
-            **{k: counts[k] for k in kinds},
-        )
+        self._audit.write("batches_done", **fields, request_hash=prepared.body_hash, **{k: counts[k] for k in _KINDS})
+        return result
+
+    async def _finish_one(
+        self, prepared: PreparedRerun, outcome: BatchOutcome, error: WeDataError | None, token: Token
+    ) -> RerunResult:
+        """A single request keeps the documented shape: `Data` and `RequestId` at the top, errors as errors."""
+        if outcome.Status == "not_sent":
+            error = RequestNotSentError("cancelled before the request was sent; nothing ran")
+        if error is not None:
+            await self._store.record(token.token_id, Recorded(error=str(error)))
+            raise SendFailedError(str(error))
+        status: Status
+        if outcome.Status == "succeeded":
+            status, next_step = "executed", NEXT_STEP_EXECUTED
+        elif outcome.Status == "failed":
+            status, next_step = "failed", NEXT_STEP_REFUSED
+        else:
+            status, next_step = "unknown", NEXT_STEP_UNREADABLE
+        result = build_result(status, prepared, Data=outcome.Data, RequestId=outcome.RequestId, NextStep=next_step)
+        await self._store.record(token.token_id, Recorded(result=result.model_dump(mode="json")))
         return result

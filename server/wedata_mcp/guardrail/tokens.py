@@ -32,21 +32,6 @@ class Token:
     asked: str | None = None  # a resolved SearchCondition: the binding of the request as asked, before resolution
 
 
-def request_binding(*, action: str, version: str, body: bytes, secret_id: str, region: str, endpoint: str) -> str:
-    """The hash a token is bound to: the exact body bytes plus where and as whom they would be sent."""
-    material = json.dumps(
-        [
-            action,
-            version,
-            region,
-            endpoint.rstrip("/"),
-            hashlib.sha256(secret_id.encode()).hexdigest(),
-            hashlib.sha256(body).hexdigest(),
-        ]
-    )
-    return hashlib.sha256(material.encode()).hexdigest()
-
-
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 

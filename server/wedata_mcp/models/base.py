@@ -10,7 +10,6 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
-WIRE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # The reference's parameter table writes "2024-04-0900:00:00" (no separator) while its example body
 # writes "2024-04-10 00:00:00"; accept both (and ISO's "T"), always send the spaced form. ASCII digits only:
 # `\d` alone also matches full-width and other scripts' digits, which strptime would quietly convert.
@@ -27,6 +26,12 @@ def _parse_wire_datetime(value: object) -> object:
         return value.replace(tzinfo=None)
     if not isinstance(value, str):
         raise PydanticCustomError("datetime_type", "expected a date-time string like '2024-04-10 00:00:00'")
+    return parse_wire_datetime(value)
+
+
+def parse_wire_datetime(value: str) -> datetime:
+    """The one data-time parser: 'YYYY-MM-DD HH:MM:SS' (or with 'T', or no separator) as a real calendar time.
+    Its errors are ValueErrors that pydantic reports under the field's name."""
     match = _DATETIME_RE.match(value.strip())
     if match is None:
         raise PydanticCustomError(

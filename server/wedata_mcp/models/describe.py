@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from wedata_mcp.models.response import BatchOperateResultOpsDto
 
-__all__ = ["BatchOperateResultOpsDto", "CollectionInstanceOpsDto", "InstanceOpsView", "TaskTypeOpsDto", "state_name"]
+__all__ = ["BatchOperateResultOpsDto", "CollectionInstanceOpsDto", "InstanceOpsView", "TaskTypeOpsDto"]
 
 
 class _Lenient(BaseModel):
@@ -55,24 +55,3 @@ class CollectionInstanceOpsDto(_Lenient):
     PageNumber: int | None = None
     PageSize: int | None = None
     Items: list[InstanceOpsView] = Field(default_factory=lambda: [])
-
-
-# WeData's instance state codes, grouped as the 2021-08-20 SDK documents them (InstanceDetailVO.InstanceState).
-STATE_GROUPS: dict[str, tuple[int, ...]] = {
-    "waiting_event": (0,),
-    "waiting_upstream": (12,),
-    "waiting_run": (6, 7, 9, 10, 18),
-    "running": (1, 19, 22),
-    "skipped": (21,),
-    "failed_retrying": (3,),
-    "failed": (8, 4, 5, 13),
-    "success": (2,),
-}
-_NAME_OF_CODE = {str(code): name for name, codes in STATE_GROUPS.items() for code in codes}
-
-
-def state_name(code: str | None) -> str:
-    """A readable name for a state code ('4' -> 'failed'); unknown codes are named as such."""
-    if code is None:
-        return "unknown"
-    return _NAME_OF_CODE.get(code, f"state {code}")

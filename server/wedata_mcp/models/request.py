@@ -9,6 +9,15 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from wedata_mcp.models.base import DocumentedModel, WireDateTime
+from wedata_mcp.models.codes import (
+    CHECK_PARENT_TYPE,
+    DATA_TIME_ORDER,
+    DEPENDENT_WAY,
+    INSTANCE_TYPE,
+    RERUN_TYPE,
+    SON_INSTANCE_TYPE,
+    describe,
+)
 
 ACTION = "RunRerunScheduleInstances"
 VERSION = "2021-08-20"
@@ -160,9 +169,7 @@ class InstanceApiOpsRequest(DocumentedModel):
     DateFrom: WireDateTime | None = Field(None, description="Data time from, 'YYYY-MM-DD HH:MM:SS'.")
     DateTo: WireDateTime | None = Field(None, description="Data time to, 'YYYY-MM-DD HH:MM:SS'.")
     Keyword: str | None = Field(None, description="Keyword (fuzzy match).")
-    InstanceType: Literal["0", "1", "2"] | None = Field(
-        None, description="0: backfill instances; 1: periodic instances; 2: non-periodic instances."
-    )
+    InstanceType: Literal["0", "1", "2"] | None = Field(None, description=describe("Instance type.", INSTANCE_TYPE))
 
 
 class ProjectBaseInfoOpsRequest(DocumentedModel):
@@ -186,20 +193,12 @@ class RunRerunScheduleInstancesRequest(DocumentedModel):
         None, description="Check parent tasks: true checks that upstream instances are done; false skips it."
     )
     RerunType: Code3 | None = Field(
-        None,
-        description="What to rerun. 1: the instance itself; 2: itself and its "
-        "downstream children; 3: only its downstream children.",
+        None, description=describe("What to rerun.", {k: v.words for k, v in RERUN_TYPE.items()})
     )
-    DependentWay: Code3 | None = Field(
-        None,
-        description="Instance dependency mode. 1: self-dependency; 2: task dependency; "
-        "3: self-dependency and parent/child dependency.",
-    )
+    DependentWay: Code3 | None = Field(None, description=describe("Instance dependency mode.", DEPENDENT_WAY))
     SkipEventListening: bool | None = Field(None, description="Ignore event listening on rerun.")
     SonInstanceType: Code3 | None = Field(
-        None,
-        description="Downstream scope. 1: within the workflow; 2: within the project; "
-        "3: every project linked by cross-workflow dependencies.",
+        None, description=describe("Downstream scope.", {k: v.words for k, v in SON_INSTANCE_TYPE.items()})
     )
     SearchCondition: InstanceApiOpsRequest | None = Field(None, description="Search condition.")
     OptType: str | None = Field(None, description="Access type.")
@@ -215,7 +214,7 @@ class RunRerunScheduleInstancesRequest(DocumentedModel):
     IsCount: bool | None = Field(None, description="Whether to compute the total count.")
     AsyncMode: bool | None = Field(None, description="Asynchronous mode; the result then carries AsyncActionId.")
     CheckParentType: Literal["ALL", "MAKE_SCOPE", "NONE"] | None = Field(
-        None, description="Check upstream tasks. ALL: all; MAKE_SCOPE: the selected ones; NONE: none."
+        None, description=describe("Upstream check.", {k: v.words for k, v in CHECK_PARENT_TYPE.items()})
     )
     SameSelfDependType: bool | None = Field(None, description="Keep the task's own self-dependency setting.")
     ParallelNum: int | None = Field(None, ge=1, description="Instance run parallelism.")
@@ -226,7 +225,7 @@ class RunRerunScheduleInstancesRequest(DocumentedModel):
         None, description="Re-specified workflow self-dependency: yes or no."
     )
     DataTimeOrder: Literal[0, 1, 2] | None = Field(
-        None, description="Order of instance data times. 0: normal; 1: ascending; 2: descending."
+        None, description=describe("Order of the reruns by data time.", DATA_TIME_ORDER)
     )
     ReDoParams: str | None = Field(None, description="Rerun parameters.")
     MapParamList: list[dict[str, str]] | None = Field(
@@ -256,5 +255,10 @@ class RunRerunScheduleInstancesRequest(DocumentedModel):
         return self.model_dump(mode="json", exclude_none=True)
 
     def wire_body(self) -> bytes:
-        """The exact body bytes, serialized as Tencent's Python SDK does (`json.dumps` defaults)."""
-        return json.dumps(self.wire_params()).encode()
+        return wire_bytes(self.wire_params())
+
+
+def wire_bytes(params: dict[str, Any]) -> bytes:
+    """The exact body bytes of request parameters, serialized as Tencent's Python SDK does (`json.dumps`
+    defaults)."""
+    return json.dumps(params).encode()

@@ -7,8 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from wedata_mcp.models.base import WIRE_DATETIME_FORMAT
 from wedata_mcp.sandbox import states
+
+WIRE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # the simulator reads times its own way, not the product's
 
 
 def _datetime_text(value: str) -> str:

@@ -17,8 +17,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from wedata_mcp.models.base import WIRE_DATETIME_FORMAT, wire_datetime
-from wedata_mcp.sandbox.seedfile import SeedFile, SeedTask, parse_seed
+from wedata_mcp.models.base import wire_datetime
+from wedata_mcp.sandbox.seedfile import WIRE_DATETIME_FORMAT, SeedFile, SeedTask, parse_seed
 
 SEED_RESOURCE = "seed.json"
 

@@ -44,14 +44,14 @@ def approval_resolver(
             return "token"
         guardrail = guardrail_of(ctx)
         try:
-            request = RunRerunScheduleInstancesRequest.model_validate(arguments)
+            prepared = guardrail.prepare(RunRerunScheduleInstancesRequest.model_validate(arguments))
         except ValidationError:
             return "nothing_to_approve"  # the tool body reports the invalid arguments
-        if not await guardrail.would_send(request, token):
+        if not await guardrail.would_send(prepared, token):
             return "nothing_to_approve"  # the tool body reports the token problem or replays
         if route == "refuse":
             return "refuse"
-        return Elicit(approval_message(request, guardrail.region), RerunApproval)
+        return Elicit(approval_message(prepared), RerunApproval)
 
     # The SDK passes tool arguments to a resolver by parameter name: declare each one explicitly.
     parameters = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]

@@ -9,9 +9,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import ValidationError
 
 from wedata_mcp.cloud.errors import WeDataError
-from wedata_mcp.guardrail.batching import BatchingError
-from wedata_mcp.guardrail.gate import ReplayedError, StalePreviewError
+from wedata_mcp.guardrail.gate import RefusedError, ReplayedError, StalePreviewError
 from wedata_mcp.guardrail.policy import PolicyError
+from wedata_mcp.guardrail.sending import SendFailedError
 from wedata_mcp.guardrail.tokens import TokenError
 
 T = TypeVar("T")
@@ -32,7 +32,7 @@ async def as_tool_errors(call: Callable[[], Awaitable[T]]) -> T:
         return await call()
     except ValidationError as exc:
         raise ToolError(describe_validation(exc)) from None
-    except (TokenError, ReplayedError, PolicyError, StalePreviewError, BatchingError) as exc:
+    except (TokenError, ReplayedError, PolicyError, StalePreviewError, RefusedError) as exc:
         raise ToolError(f"not executed: {exc}") from None
-    except WeDataError as exc:
+    except (WeDataError, SendFailedError) as exc:
         raise ToolError(str(exc)) from None

@@ -107,20 +107,20 @@ def rerun_tool(guardrail_of: Callable[[Context[Any, Any]], Guardrail], approval:
 
         async def run() -> RerunResult:
             guardrail = guardrail_of(ctx)
-            request = RunRerunScheduleInstancesRequest.model_validate(arguments)
+            prepared = guardrail.prepare(RunRerunScheduleInstancesRequest.model_validate(arguments))
             if token is None:
-                return await guardrail.dry_run(request, actor_of(ctx))
+                return await guardrail.dry_run(prepared, actor_of(ctx))
             # A present but empty token is a token (and an invalid one), never "no token".
             try:
                 approved_by = _approved_by(human)
             except ToolError as exc:
-                guardrail.record_refusal(request, actor_of(ctx), str(exc))
+                guardrail.record_refusal(prepared, actor_of(ctx), str(exc))
                 raise
 
             async def progress(done: int, total: int, message: str) -> None:
                 await ctx.report_progress(done, total, message)
 
-            return await guardrail.execute(request, token, actor_of(ctx), approved_by, progress)
+            return await guardrail.execute(prepared, token, actor_of(ctx), approved_by, progress)
 
         return compact(await as_tool_errors(run))
 

@@ -1,0 +1,120 @@
+"""WeData's documented codes, each with its meaning, in one table: field descriptions, the preview's words,
+policy and batching all read them here, and nothing else compares a code as a string.
+
+Sources: the RunRerunScheduleInstances reference (shared/seeds) for the request's codes, and the 2021-08-20
+SDK's docstrings (`InstanceDetailVO.InstanceState`, `InstanceApiOpsRequest`) for states and search codes. The
+reference gives no defaults: an omitted code is read as its widest documented effect (DESIGN.md, invariant 5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True, slots=True)
+class RerunTypeCode:
+    words: str
+    selection: bool  # the selected instances rerun
+    downstream: bool  # their downstream reruns
+
+
+# 重跑类型, 1: 自身; 3: 孩子; 2: 自身以及孩子
+RERUN_TYPE: dict[str, RerunTypeCode] = {
+    "1": RerunTypeCode("the selected instances only", selection=True, downstream=False),
+    "2": RerunTypeCode("the selected instances and their downstream instances", selection=True, downstream=True),
+    "3": RerunTypeCode("only the downstream of the selected instances (not the selected ones)", False, True),
+}
+# Omitted: WeData documents no default, so it may rerun the selection and its downstream.
+RERUN_TYPE_WIDEST = "2"
+
+Scope = Literal["workflow", "project", "linked"]
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeCode:
+    words: str
+    bound: Scope  # what a downstream instance must share with its selected instance
+
+
+# 下游实例范围 1: 所在工作流 2: 所在项目 3: 所有跨工作流依赖的项目
+SON_INSTANCE_TYPE: dict[str, ScopeCode] = {
+    "1": ScopeCode("within the same workflow", "workflow"),
+    "2": ScopeCode("within the same project", "project"),
+    "3": ScopeCode("across every project linked by cross-workflow dependencies", "linked"),
+}
+SON_INSTANCE_TYPE_WIDEST = "3"
+
+# 实例依赖方式, 1: 自依赖; 2: 任务依赖; 3: 自依赖及父子依赖
+DEPENDENT_WAY: dict[str, str] = {
+    "1": "self-dependency",
+    "2": "task dependency",
+    "3": "self-dependency and parent/child dependency",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckParentCode:
+    words: str
+    checks: Literal["covered", "selected", "none"]  # whose upstream WeData checks
+
+
+# 是否检查上游任务: ALL(全部)、 MAKE_SCOPE(选中)、NONE (全部不检查)
+CHECK_PARENT_TYPE: dict[str, CheckParentCode] = {
+    "ALL": CheckParentCode("upstream of every instance that reruns is checked", "covered"),
+    "MAKE_SCOPE": CheckParentCode("only upstream of the selected instances is checked", "selected"),
+    "NONE": CheckParentCode("no upstream task is checked", "none"),
+}
+
+# 运行实例数据时间排序 0---正常 1--正序 2 – 逆序
+DATA_TIME_ORDER: dict[int, str] = {0: "normal order", 1: "ascending data time", 2: "descending data time"}
+
+# InstanceApiOpsRequest.InstanceType
+INSTANCE_TYPE: dict[str, str] = {"0": "backfill instances", "1": "periodic instances", "2": "non-periodic instances"}
+
+StateGroup = Literal[
+    "waiting_event", "waiting_upstream", "waiting_run", "running", "skipped", "failed_retrying", "failed", "success"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class StateCode:
+    group: StateGroup
+    words: str
+
+
+# Instance states as the 2021-08-20 SDK documents them (InstanceDetailVO.InstanceState): 0 waiting for an event,
+# 12 waiting for upstream, 6/7/9/10/18 waiting to run, 1/19/22 running, 21 skipped, 3 failed and retrying,
+# 8/4/5/13 failed, 2 succeeded.
+STATE_GROUPS: dict[StateGroup, tuple[int, ...]] = {
+    "waiting_event": (0,),
+    "waiting_upstream": (12,),
+    "waiting_run": (6, 7, 9, 10, 18),
+    "running": (1, 19, 22),
+    "skipped": (21,),
+    "failed_retrying": (3,),
+    "failed": (8, 4, 5, 13),
+    "success": (2,),
+}
+_GROUP_OF_CODE: dict[str, StateGroup] = {str(code): group for group, codes in STATE_GROUPS.items() for code in codes}
+
+
+def state_group(code: str | None) -> StateGroup | None:
+    """The documented group of a state code, or None when the code is missing or undocumented."""
+    return None if code is None else _GROUP_OF_CODE.get(code)
+
+
+def state_name(code: str | None) -> str:
+    """A readable name for a state code ('4' -> 'failed'); missing and undocumented codes are named as such."""
+    if code is None:
+        return "unknown"
+    return state_group(code) or f"state {code}"
+
+
+def is_success(code: str | None) -> bool:
+    return state_group(code) == "success"
+
+
+def describe(lead: str, codes: dict[str, str] | dict[int, str]) -> str:
+    """A field description: its lead sentence and every documented code with its meaning."""
+    return lead + " " + "; ".join(f"{k}: {v}" for k, v in codes.items()) + "."
