@@ -3,7 +3,6 @@ connections and on 2026-07-28's input-required round trip alike)."""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
@@ -13,6 +12,7 @@ from pydantic import ValidationError
 from wedata_mcp.guardrail.approval import ApprovalMode, RerunApproval, approval_message, channel
 from wedata_mcp.guardrail.gate import Guardrail
 from wedata_mcp.models import RunRerunScheduleInstancesRequest
+from wedata_mcp.tools.sdk import taking_arguments
 
 # What the resolver decides when it does not ask a person.
 Decision = Literal["dry_run", "token", "refuse", "nothing_to_approve"]
@@ -53,16 +53,5 @@ def approval_resolver(
             return "refuse"
         return Elicit(approval_message(request, guardrail.region), RerunApproval)
 
-    # The SDK passes tool arguments to a resolver by parameter name: declare each one explicitly.
-    parameters = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]
-    parameters += [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=Any) for n in argument_names]
-    # Functions accept any attribute; inspect.signature() reads this one.
-    resolve.__signature__ = inspect.Signature(  # pyright: ignore[reportFunctionMemberAccess]
-        parameters, return_annotation=Elicit[RerunApproval] | Decision
-    )
-    resolve.__annotations__ = {
-        "ctx": Context,
-        **dict.fromkeys(argument_names, Any),
-        "return": Elicit[RerunApproval] | Decision,
-    }
-    return resolve
+    # The SDK passes tool arguments to a resolver by parameter name only: name each one.
+    return taking_arguments(resolve, argument_names)
