@@ -177,3 +177,32 @@ async def test_an_expired_token_says_expired_even_when_a_person_would_be_asked(t
         result = await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
     assert result.is_error and "expired" in text(result)
     assert person.asked == [] and wire.sent == 0
+
+
+async def test_the_question_gives_the_resolved_totals_and_names_every_field_that_changes_the_rerun(
+    tmp_path: Path,
+) -> None:
+    person = Person("accept", {"confirm": True})
+    arguments = doc_example() | {
+        "ParallelNum": 3,
+        "DataTimeOrder": 2,
+        "ReDoParams": "zzq=1",
+        "MapParamList": [{"K": "a", "V": "b"}],
+        "OperatorName": "operator-qqx",
+    }
+    async with Client(make_server(tmp_path, Wire(new_sandbox())), elicitation_callback=person) as client:  # type: ignore[arg-type]
+        preview = await client.call_tool(TOOL, arguments)
+        assert preview.structured_content is not None
+        radius = preview.structured_content["BlastRadius"]
+        token = preview.structured_content["ConfirmationToken"]
+        await client.call_tool(TOOL, arguments | {"ConfirmationToken": token})
+    (asked,) = person.asked
+    assert f"{radius['TotalCount']} instance(s) will rerun: " in asked, asked
+    assert f"+ {radius['DownstreamCount']} downstream" in asked, asked
+    for group in radius["ByProject"]:
+        assert f'{group["Count"]} in project "{group["Id"]}"' in asked, asked
+    assert "Order: descending data time." in asked and "ParallelNum: 3." in asked, asked
+    for name in ("ReDoParams", "MapParamList", "OperatorName"):
+        assert f"  - {name}: " in asked, asked
+    assert "zzq" not in asked and "qqx" not in asked  # named with a fingerprint, never the model's text
+    assert "Skipped check: event listening is ignored (SkipEventListening=true)." in asked, asked

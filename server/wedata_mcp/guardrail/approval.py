@@ -3,15 +3,23 @@ tool-approval prompt. Pure decisions and texts here; the MCP plumbing lives in t
 
 from __future__ import annotations
 
-from typing import Literal
+import hashlib
+import json
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from wedata_mcp.guardrail import preview
 from wedata_mcp.guardrail.prepared import PreparedRerun
+from wedata_mcp.guardrail.tokens import Totals
+from wedata_mcp.models.codes import DATA_TIME_ORDER, DEPENDENT_WAY
 
 ApprovalMode = Literal["auto", "elicit", "token"]
 Channel = Literal["elicit", "token", "refuse"]
+LISTED = 10
+# Parameters that change how the rerun runs, beyond what and how far: named in the question whenever given.
+_HOW = ("ParallelNum", "SelfWorkflowDependency", "SameSelfDependType", "SameSelfWorkflowDependType", "AsyncMode")
+_CUSTOM = ("MapParamList", "ReDoParams", "AppParam", "OperatorName", "OperatorId")
 
 
 class RerunApproval(BaseModel):
@@ -37,21 +45,54 @@ REFUSED_NO_CHANNEL = (
 )
 
 
-def approval_message(prepared: PreparedRerun) -> str:
-    """What the person is asked, built only from the validated request's identifiers and codes: no free text
-    from the model (names, operator, parameters) and nothing from the cloud."""
+def _quoted(value: Any, limit: int = 80) -> str:
+    """A value from the request as one JSON-quoted line: nothing in it can start a line of its own."""
+    text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _fingerprint(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+    return f"{len(text)} characters, sha256 {hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+def approval_message(prepared: PreparedRerun, totals: Totals | None) -> str:
+    """What the person is asked, built only from the validated request, the code table and the totals the
+    server signed into the token at the dry run; nothing from the cloud, and no free text from the model (its
+    identifiers are quoted; its custom parameters are named with a fingerprint)."""
     the_plan = preview.plan(prepared)
-    lines = [f"Confirm a WeData rerun in region {prepared.where.region}."]
+    request, params = prepared.request, prepared.params
+    lines = [f"Confirm a WeData rerun in region {_quoted(prepared.where.region)}."]
+    if totals is not None:
+        projects = ", ".join(f"{count} in project {_quoted(project)}" for project, count in totals.by_project)
+        lines.append(
+            f"{totals.total} instance(s) will rerun: {totals.selected} selected + {totals.downstream} downstream"
+            + (f" ({projects})." if projects else ".")
+        )
+        if len(totals.by_project) > 1:
+            lines.append(f"Warning: the rerun crosses {len(totals.by_project)} projects.")
+        if totals.not_found:
+            lines.append(f"Warning: {totals.not_found} requested instance(s) were not found in WeData.")
     if the_plan.SelectedCount:
         lines.append(f"Instances selected: {the_plan.SelectedCount}.")
-        lines.extend(f"  - task {i.TaskId} at {i.CurRunDate}" for i in the_plan.Instances[:10])
-        if the_plan.SelectedCount > 10:
-            lines.append(f"  - ... and {the_plan.SelectedCount - 10} more")
+        lines.extend(f"  - task {_quoted(i.TaskId)} at {i.CurRunDate}" for i in the_plan.Instances[:LISTED])
+        if the_plan.SelectedCount > LISTED:
+            lines.append(f"  - ... and {the_plan.SelectedCount - LISTED} more")
     else:
         lines.append("Instances: chosen by WeData from a search condition when the rerun runs.")
     lines.append(f"Reruns: {the_plan.Reruns}.")
     if the_plan.DownstreamScope:
         lines.append(f"Downstream: {the_plan.DownstreamScope}.")
+    if request.DependentWay is not None:
+        lines.append(f"Dependency mode: {DEPENDENT_WAY[request.DependentWay]}.")
+    if request.DataTimeOrder is not None:
+        lines.append(f"Order: {DATA_TIME_ORDER[request.DataTimeOrder]}.")
     lines.extend(f"Skipped check: {check}." for check in the_plan.SkippedChecks)
+    lines.extend(f"{name}: {_quoted(params[name])}." for name in _HOW if name in params)
+    custom = [name for name in _CUSTOM if name in params]
+    if custom:
+        # Named, never shown: their text is the model's, and no instruction in it may reach this question.
+        lines.append("Custom parameters are set (their values are in the preview's Request):")
+        lines.extend(f"  - {name}: {_fingerprint(params[name])}" for name in custom)
     lines.append("This restarts production data jobs and cannot be undone.")
     return "\n".join(lines)

@@ -23,7 +23,7 @@ from wedata_mcp.guardrail.results import (
 )
 from wedata_mcp.guardrail.sending import Progress, Sender
 from wedata_mcp.guardrail.store import Recorded, TokenStore
-from wedata_mcp.guardrail.tokens import Token, TokenAuthority, TokenError
+from wedata_mcp.guardrail.tokens import Token, TokenAuthority, TokenError, Totals
 from wedata_mcp.models import ACTION, VERSION, InstanceOpsDto, RunRerunScheduleInstancesRequest
 from wedata_mcp.models.describe import InstanceOpsView
 
@@ -130,7 +130,15 @@ class Guardrail:
         # A resolved SearchCondition is also bound as asked, so that the gate can refuse another request, and
         # replay a used token, before it looks anything up (the selection changes once the rerun has run).
         asked = self._bound(prepared) if final is not prepared else None
-        token = self._authority.mint(self._bound(final), selection_digest(found.selected, found.missing), asked)
+        totals = Totals(
+            total=radius.TotalCount or 0,
+            selected=len(found.selected) if found.reruns_selection else 0,
+            downstream=radius.DownstreamCount or 0,
+            by_project=tuple((g.Id or "unknown", g.Count) for g in radius.ByProject),
+            not_found=len(found.missing),
+        )
+        digest = selection_digest(found.selected, found.missing)
+        token = self._authority.mint(self._bound(final), digest, asked, totals)
         result = build_result(
             "dry_run",
             final,
@@ -164,8 +172,8 @@ class Guardrail:
         result.Warnings.append(f"{why}; no ConfirmationToken was issued.")
         return result
 
-    async def would_send(self, prepared: PreparedRerun, token_value: str) -> bool:
-        """Whether `token_value` could let this request be sent now (authentic, bound, unexpired, unused).
+    async def would_send(self, prepared: PreparedRerun, token_value: str) -> Token | None:
+        """The token, if it could let this request be sent now (authentic, bound, unexpired, unused); else None.
         No side effects and no look-ups: the approval step uses it to decide whether to ask a person."""
         # A SearchCondition request is bound to the list it resolves to: check it as asked here, the binding
         # after the gate re-resolves it.
@@ -176,8 +184,8 @@ class Guardrail:
                 token = self._authority.open(token_value, self._bound(prepared))
             self._authority.check_unexpired(token)
         except (TokenError, MissingCredentialsError):
-            return False
-        return not await self._store.is_claimed(token.token_id)
+            return None
+        return None if await self._store.is_claimed(token.token_id) else token
 
     async def execute(
         self,

@@ -15,6 +15,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 PREFIX = "wdc1"
 
@@ -24,12 +25,35 @@ class TokenError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Totals:
+    """What the dry run resolved, signed into the token so that the confirmation question states it without a
+    look-up: instances that rerun, selected and downstream, by project, and how many were not found."""
+
+    total: int
+    selected: int
+    downstream: int
+    by_project: tuple[tuple[str, int], ...]
+    not_found: int
+
+
+def _pack(totals: Totals) -> list[Any]:
+    return [totals.total, totals.selected, totals.downstream, [list(p) for p in totals.by_project], totals.not_found]
+
+
+def _unpack(data: Any) -> Totals:
+    total, selected, downstream, projects, not_found = data
+    by_project = tuple((str(p), int(n)) for p, n in projects)
+    return Totals(int(total), int(selected), int(downstream), by_project, int(not_found))
+
+
+@dataclass(frozen=True, slots=True)
 class Token:
     value: str
     token_id: str
     expires_at: float
     state_digest: str | None = None  # the selected instances' states at the dry run, for the stale check
     asked: str | None = None  # a resolved SearchCondition: the binding of the request as asked, before resolution
+    totals: Totals | None = None
 
 
 def _b64(data: bytes) -> str:
@@ -56,7 +80,9 @@ class TokenAuthority:
     def _mac(self, payload: str) -> str:
         return _b64(hmac.new(self._secret, payload.encode(), hashlib.sha256).digest())
 
-    def mint(self, binding: str, state_digest: str | None = None, asked: str | None = None) -> Token:
+    def mint(
+        self, binding: str, state_digest: str | None = None, asked: str | None = None, totals: Totals | None = None
+    ) -> Token:
         expires_at = round(self._clock() + self.ttl_seconds, 3)
         nonce = secrets.token_urlsafe(12)
         fields: dict[str, object] = {"b": binding, "e": expires_at, "n": nonce}
@@ -64,8 +90,10 @@ class TokenAuthority:
             fields["s"] = state_digest
         if asked is not None:
             fields["a"] = asked
+        if totals is not None:
+            fields["t"] = _pack(totals)
         payload = _b64(json.dumps(fields, separators=(",", ":")).encode())
-        return Token(f"{PREFIX}.{payload}.{self._mac(payload)}", nonce, expires_at, state_digest, asked)
+        return Token(f"{PREFIX}.{payload}.{self._mac(payload)}", nonce, expires_at, state_digest, asked, totals)
 
     def open(self, value: str, binding: str | None, *, asked: str | None = None) -> Token:
         """The token's identity if it is authentic and bound to `binding` (None: authenticity only) and, if
@@ -88,6 +116,7 @@ class TokenAuthority:
             bound, expires_at, nonce = str(fields["b"]), float(fields["e"]), str(fields["n"])
             digest = str(fields["s"]) if "s" in fields else None
             minted_for = str(fields["a"]) if "a" in fields else None
+            totals = _unpack(fields["t"]) if "t" in fields else None
         except (ValueError, KeyError, TypeError):
             raise TokenError("ConfirmationToken is malformed; run a new dry run") from None
         mismatch = binding is not None and not hmac.compare_digest(bound, binding)
@@ -98,7 +127,7 @@ class TokenAuthority:
                 "ConfirmationToken was issued for a different request (arguments, credentials, "
                 "region or endpoint changed); run a new dry run with exactly these arguments"
             )
-        return Token(value, nonce, expires_at, digest, minted_for)
+        return Token(value, nonce, expires_at, digest, minted_for, totals)
 
     def check_unexpired(self, token: Token) -> None:
         if self._clock() >= token.expires_at:

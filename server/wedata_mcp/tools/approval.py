@@ -1,18 +1,21 @@
 """The human step of an execution, through the SDK's resolver form of elicitation (works on handshake-era
-connections and on 2026-07-28's input-required round trip alike)."""
+connections and on 2026-07-28's input-required round trip alike), and the one preparation of the request that
+the approval and the tool body share."""
 
-from __future__ import annotations
-
-import inspect
+# No `from __future__ import annotations`: the SDK reads the `Resolve(...)` annotations at run time, and the
+# resolver they name is a local.
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from mcp.server.mcpserver import Context, Elicit
-from pydantic import ValidationError
+from mcp.server.mcpserver import Context, Elicit, Resolve
 
 from wedata_mcp.guardrail.approval import ApprovalMode, RerunApproval, approval_message, channel
 from wedata_mcp.guardrail.gate import Guardrail
+from wedata_mcp.guardrail.prepared import PreparedRerun
 from wedata_mcp.models import RunRerunScheduleInstancesRequest
+from wedata_mcp.tools.sdk import taking_arguments
+
+TOKEN = "ConfirmationToken"  # noqa: S105 - the argument's name, not a secret
 
 # What the resolver decides when it does not ask a person.
 Decision = Literal["dry_run", "token", "refuse", "nothing_to_approve"]
@@ -26,43 +29,45 @@ def client_can_elicit(ctx: Context[Any, Any]) -> bool:
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
 
+def preparer(guardrail_of: Callable[[Context[Any, Any]], Guardrail], argument_names: list[str]) -> Callable[..., Any]:
+    """A resolver that turns the tool's arguments into the one PreparedRerun of this call. The SDK validated them
+    with the request model itself (tools/sdk.py `model_tool`) and memoizes a resolver within a call, so the
+    approval question and the tool body read the same object, and nothing validates the arguments again."""
+
+    async def prepare(ctx: Context[Any, Any], **arguments: Any) -> PreparedRerun:
+        fields = {k: v for k, v in arguments.items() if k != TOKEN}
+        # Already validated by the same model (the tool's argument model subclasses it): construct, not re-check.
+        return guardrail_of(ctx).prepare(RunRerunScheduleInstancesRequest.model_construct(**fields))
+
+    return taking_arguments(prepare, argument_names)
+
+
 def approval_resolver(
-    guardrail_of: Callable[[Context[Any, Any]], Guardrail], mode: ApprovalMode, argument_names: list[str]
+    guardrail_of: Callable[[Context[Any, Any]], Guardrail], mode: ApprovalMode, prepare: Callable[..., Any]
 ) -> Resolver:
-    """A resolver that receives every tool argument by name and either asks the person or says why not.
+    """A resolver that either asks the person or says why not.
 
     It is deterministic for given arguments and time (the SDK may re-run it on each round) and asks only
     when the token would really let a request go out, so a forged or reused token never bothers a person.
     """
 
-    async def resolve(ctx: Context[Any, Any], **arguments: Any) -> Elicit[RerunApproval] | Decision:
-        token = arguments.pop("ConfirmationToken", None)
+    async def resolve(
+        ctx: Context[Any, Any],
+        prepared: Annotated[PreparedRerun, Resolve(prepare)],
+        ConfirmationToken: Any = None,
+    ) -> Elicit[RerunApproval] | Decision:
+        token = ConfirmationToken
         if token is None:
             return "dry_run"
         route = channel(mode, client_can_elicit(ctx))
         if route == "token":
             return "token"
         guardrail = guardrail_of(ctx)
-        try:
-            prepared = guardrail.prepare(RunRerunScheduleInstancesRequest.model_validate(arguments))
-        except ValidationError:
-            return "nothing_to_approve"  # the tool body reports the invalid arguments
-        if not await guardrail.would_send(prepared, token):
+        found = await guardrail.would_send(prepared, token)
+        if found is None:
             return "nothing_to_approve"  # the tool body reports the token problem or replays
         if route == "refuse":
             return "refuse"
-        return Elicit(approval_message(prepared), RerunApproval)
+        return Elicit(approval_message(prepared, found.totals), RerunApproval)
 
-    # The SDK passes tool arguments to a resolver by parameter name: declare each one explicitly.
-    parameters = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]
-    parameters += [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=Any) for n in argument_names]
-    # Functions accept any attribute; inspect.signature() reads this one.
-    resolve.__signature__ = inspect.Signature(  # pyright: ignore[reportFunctionMemberAccess]
-        parameters, return_annotation=Elicit[RerunApproval] | Decision
-    )
-    resolve.__annotations__ = {
-        "ctx": Context,
-        **dict.fromkeys(argument_names, Any),
-        "return": Elicit[RerunApproval] | Decision,
-    }
     return resolve

@@ -17,8 +17,8 @@ from wedata_mcp.cloud.reader import WeDataReader
 from wedata_mcp.models.base import parse_wire_datetime, wire_datetime
 from wedata_mcp.models.codes import STATE_GROUPS, StateGroup, state_name
 from wedata_mcp.models.describe import InstanceOpsView
-from wedata_mcp.models.schema import lean
 from wedata_mcp.tools.errors import as_tool_errors
+from wedata_mcp.tools.sdk import function_tool
 
 StateName = StateGroup
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
@@ -197,12 +197,8 @@ def instance_tools(reader_of: Callable[[Context[Any, Any]], WeDataReader]) -> li
 
         return await as_tool_errors(run)
 
-    tools = [
-        Tool.from_function(find_schedule_instances, title="Find WeData schedule instances", annotations=READ_ONLY),
-        Tool.from_function(get_schedule_instance, title="Look at one WeData schedule instance", annotations=READ_ONLY),
+    # Published with lean schemas: every conversation pays for tools/list.
+    return [
+        function_tool(find_schedule_instances, title="Find WeData schedule instances", annotations=READ_ONLY),
+        function_tool(get_schedule_instance, title="Look at one WeData schedule instance", annotations=READ_ONLY),
     ]
-    for tool in tools:  # every conversation pays for tools/list: publish the lean schemas
-        tool.parameters = lean(tool.parameters, drop_null=True)
-        if tool.fn_metadata.output_schema is not None:
-            tool.fn_metadata.output_schema = lean(tool.fn_metadata.output_schema, drop_null=False)
-    return tools

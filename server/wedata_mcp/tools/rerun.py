@@ -3,22 +3,21 @@
 # No `from __future__ import annotations`: the SDK reads the `Resolve(resolver)` annotation at run time, and
 # `resolver` is a local of `rerun_tool`.
 from collections.abc import Callable
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import AcceptedElicitation, Context, ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.mcpserver.resolve import build_resolver_plans, find_resolved_parameters
 from mcp.server.mcpserver.tools import Tool
-from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from wedata_mcp.guardrail.approval import REFUSED_NO_CHANNEL, ApprovalMode, RerunApproval
 from wedata_mcp.guardrail.gate import Guardrail, RerunResult
+from wedata_mcp.guardrail.prepared import PreparedRerun
 from wedata_mcp.models import RunRerunScheduleInstancesRequest
-from wedata_mcp.models.schema import lean
-from wedata_mcp.tools.approval import approval_resolver
+from wedata_mcp.tools.approval import approval_resolver, preparer
 from wedata_mcp.tools.errors import as_tool_errors
+from wedata_mcp.tools.sdk import model_tool
 
 NAME = "rerun_schedule_instances"
 
@@ -37,22 +36,7 @@ RerunType "1" reruns only the instances, "2" them and their downstream, "3" only
 SonInstanceType limits downstream: "1" same workflow, "2" same project, "3" across projects."""
 
 
-class _ExactStrings(FuncMetadata):
-    """The SDK pre-parses string arguments that look like JSON (some clients send lists as JSON text). That
-    must never touch a string parameter: ReDoParams "null" would silently become null (dropped), and a JSON
-    text in AppParam an object. Only fields that cannot be strings get the pre-parse."""
-
-    def pre_parse_json(self, data: dict[str, Any]) -> dict[str, Any]:
-        parsed = super().pre_parse_json(data)
-        fields = self.arg_model.model_fields
-        return {k: parsed[k] if k in fields and not _accepts_str(fields[k].annotation) else v for k, v in data.items()}
-
-
-def _accepts_str(annotation: Any) -> bool:
-    return annotation is str or str in get_args(annotation)
-
-
-class RerunArguments(RunRerunScheduleInstancesRequest, ArgModelBase):
+class RerunArguments(RunRerunScheduleInstancesRequest):
     """RunRerunScheduleInstances parameters, plus the guardrail's ConfirmationToken."""
 
     ConfirmationToken: str | None = Field(
@@ -96,18 +80,19 @@ def _approved_by(outcome: ElicitationResult[Any]) -> str | None:
 
 def rerun_tool(guardrail_of: Callable[[Context[Any, Any]], Guardrail], approval: ApprovalMode = "auto") -> Tool:
     """The tool, with its input schema taken from the request model itself."""
-    resolver = approval_resolver(guardrail_of, approval, list(RerunArguments.model_fields))
+    prepare = preparer(guardrail_of, list(RerunArguments.model_fields))
+    resolver = approval_resolver(guardrail_of, approval, prepare)
 
     async def rerun_schedule_instances(
         ctx: Context[Any, Any],
         human: Annotated[ElicitationResult[RerunApproval], Resolve(resolver)],
+        prepared: Annotated[PreparedRerun, Resolve(prepare)],
         **arguments: Any,
-    ) -> CallToolResult:
-        token = arguments.pop("ConfirmationToken", None)
+    ) -> Annotated[CallToolResult, RerunResult]:
+        token = arguments.get("ConfirmationToken")
 
         async def run() -> RerunResult:
             guardrail = guardrail_of(ctx)
-            prepared = guardrail.prepare(RunRerunScheduleInstancesRequest.model_validate(arguments))
             if token is None:
                 return await guardrail.dry_run(prepared, actor_of(ctx))
             # A present but empty token is a token (and an invalid one), never "no token".
@@ -124,22 +109,12 @@ def rerun_tool(guardrail_of: Callable[[Context[Any, Any]], Guardrail], approval:
 
         return compact(await as_tool_errors(run))
 
-    resolved = find_resolved_parameters(rerun_schedule_instances)
-    return Tool(
-        fn=rerun_schedule_instances,
+    return model_tool(
+        rerun_schedule_instances,
+        RerunArguments,
         name=NAME,
         title="Rerun WeData schedule instances (dry run first)",
         description=DESCRIPTION,
-        parameters=lean(RerunArguments.model_json_schema(by_alias=True), drop_null=True),
-        fn_metadata=_ExactStrings(
-            arg_model=RerunArguments,
-            output_model=RerunResult,
-            output_schema=lean(RerunResult.model_json_schema(mode="serialization"), drop_null=False),
-        ),
-        is_async=True,
-        context_kwarg="ctx",
-        resolved_params=dict(resolved),
-        resolver_plans=build_resolver_plans(resolved, set(RerunArguments.model_fields)),
         annotations=ToolAnnotations(
             title="Rerun WeData schedule instances",
             read_only_hint=False,
