@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
@@ -57,6 +58,80 @@ WireDateTime = Annotated[
     WithJsonSchema({"type": "string", "examples": ["2024-04-10 00:00:00"]}),
 ]
 """WeData's data-time string, validated as a real date-time and sent as 'YYYY-MM-DD HH:MM:SS'."""
+
+
+# WeData's identifiers (task, workflow, project IDs) are ASCII digits and letters, with '_' or '-' in some
+# generated ones. Anything else in a field that selects what runs (a space, a zero-width or bidi character, a
+# look-alike letter) would either select nothing or something else than the person read, so it is refused.
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+_IDENTIFIER_RE = re.compile(IDENTIFIER_PATTERN, re.ASCII)
+
+
+def _first_offence(value: str) -> str:
+    """Which character breaks an identifier, described without echoing the value (a person's field may hold
+    anything; the error only has to say what to fix)."""
+    if len(value) > 64:
+        return f"it is {len(value)} characters long (at most 64)"
+    for position, char in enumerate(value, start=1):
+        if char.isascii() and (char.isalnum() or char in "_-"):
+            continue
+        code = f"U+{ord(char):04X}"
+        category = unicodedata.category(char)
+        if char.isspace():
+            kind = "whitespace"
+        elif category == "Cc":
+            kind = "a control character"
+        elif category == "Cf":
+            kind = "an invisible format character (zero-width or bidi)"
+        elif ord(char) > 127:
+            kind = "a non-ASCII character"
+        else:
+            kind = "punctuation"
+        return f"character {position} is {kind} ({code})"
+    return "it is empty"
+
+
+def _identifier(allow_empty: bool) -> Any:
+    def check(value: object) -> object:
+        if not isinstance(value, str):
+            raise PydanticCustomError("string_type", "expected an identifier string")
+        if (value == "" and allow_empty) or _IDENTIFIER_RE.fullmatch(value):
+            return value
+        raise PydanticCustomError(
+            "identifier",
+            "must be 1-64 ASCII letters, digits, '_' or '-': {offence}",
+            {"offence": _first_offence(value)},
+        )
+
+    return BeforeValidator(check)
+
+
+Identifier = Annotated[
+    str, _identifier(allow_empty=False), WithJsonSchema({"type": "string", "pattern": IDENTIFIER_PATTERN})
+]
+"""An ID that selects what runs (TaskId): its documented shape only."""
+
+OptionalIdentifier = Annotated[str, _identifier(allow_empty=True), WithJsonSchema({"type": "string"})]
+"""An ID the reference's own example leaves empty ("WorkflowId": ""): empty, or the documented shape."""
+
+_UNSEEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def _visible_text(value: object) -> object:
+    # Names (task, workflow, owner) may be any script, but never hold what a person cannot see.
+    if isinstance(value, str):
+        found = _UNSEEN.search(value)
+        if found is not None:
+            raise PydanticCustomError(
+                "invisible_character",
+                "must not hold control, line-break or invisible format characters (found U+{code})",
+                {"code": f"{ord(found.group()):04X}"},
+            )
+    return value
+
+
+VisibleText = Annotated[str, BeforeValidator(_visible_text)]
+"""Free text that selects or names instances: any script, nothing invisible."""
 
 
 class DocumentedModel(BaseModel):

@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from wedata_mcp.models.base import DocumentedModel, WireDateTime
+from wedata_mcp.models.base import DocumentedModel, Identifier, OptionalIdentifier, VisibleText, WireDateTime
 from wedata_mcp.models.codes import (
     CHECK_PARENT_TYPE,
     DATA_TIME_ORDER,
@@ -143,13 +143,13 @@ class InstanceOpsDto(DocumentedModel):
 
     DOCUMENTED_EXTRA: ClassVar[frozenset[str]] = _INSTANCE_EXTRA
 
-    TaskId: str = Field(min_length=1, max_length=64, description="Task ID, e.g. '20240307215220701'.")
+    TaskId: Identifier = Field(description="Task ID, e.g. '20240307215220701'.")
     CurRunDate: WireDateTime = Field(description="The instance's data time, 'YYYY-MM-DD HH:MM:SS'.")
-    TaskName: str | None = Field(None, description="Task name (informational).")
-    WorkflowId: str | None = Field(None, description="Workflow ID.")
-    WorkflowName: str | None = Field(None, description="Workflow name (informational).")
-    ProjectId: str | None = Field(None, description="Project ID.")
-    InstanceKey: str | None = Field(None, description="Instance key.")
+    TaskName: VisibleText | None = Field(None, description="Task name (informational).")
+    WorkflowId: OptionalIdentifier | None = Field(None, description="Workflow ID.")
+    WorkflowName: VisibleText | None = Field(None, description="Workflow name (informational).")
+    ProjectId: OptionalIdentifier | None = Field(None, description="Project ID.")
+    InstanceKey: VisibleText | None = Field(None, description="Instance key.")
 
 
 class InstanceApiOpsRequest(DocumentedModel):
@@ -158,26 +158,26 @@ class InstanceApiOpsRequest(DocumentedModel):
 
     DOCUMENTED_EXTRA: ClassVar[frozenset[str]] = _SEARCH_EXTRA
 
-    ProjectId: str | None = Field(None, description="Project ID.")
-    TaskIdList: list[str] | None = Field(None, description="Task IDs.")
-    TaskNameList: list[str] | None = Field(None, description="Task names (fuzzy match).")
-    WorkflowIdList: list[str] | None = Field(None, description="Workflow IDs.")
-    WorkflowNameList: list[str] | None = Field(None, description="Workflow names (fuzzy match).")
+    ProjectId: Identifier | None = Field(None, description="Project ID.")
+    TaskIdList: list[Identifier] | None = Field(None, description="Task IDs.")
+    TaskNameList: list[VisibleText] | None = Field(None, description="Task names (fuzzy match).")
+    WorkflowIdList: list[Identifier] | None = Field(None, description="Workflow IDs.")
+    WorkflowNameList: list[VisibleText] | None = Field(None, description="Workflow names (fuzzy match).")
     StateList: list[int] | None = Field(None, description="Instance state codes.")
-    OwnerList: list[str] | None = Field(None, description="Owners (persons in charge).")
+    OwnerList: list[VisibleText] | None = Field(None, description="Owners (persons in charge).")
     CycleList: list[str] | None = Field(None, description="Cycle types.")
     DateFrom: WireDateTime | None = Field(None, description="Data time from, 'YYYY-MM-DD HH:MM:SS'.")
     DateTo: WireDateTime | None = Field(None, description="Data time to, 'YYYY-MM-DD HH:MM:SS'.")
-    Keyword: str | None = Field(None, description="Keyword (fuzzy match).")
+    Keyword: VisibleText | None = Field(None, description="Keyword (fuzzy match).")
     InstanceType: Literal["0", "1", "2"] | None = Field(None, description=describe("Instance type.", INSTANCE_TYPE))
 
 
 class ProjectBaseInfoOpsRequest(DocumentedModel):
     """Basic request information."""
 
-    ProjectId: str | None = Field(None, description="Project ID.")
-    ProjectIdent: str | None = Field(None, description="Project identifier.")
-    ProjectName: str | None = Field(None, description="Project name.")
+    ProjectId: OptionalIdentifier | None = Field(None, description="Project ID.")
+    ProjectIdent: OptionalIdentifier | None = Field(None, description="Project identifier.")
+    ProjectName: VisibleText | None = Field(None, description="Project name.")
     IsAdmin: bool | None = Field(None, description="Whether the caller is an admin.")
 
 
@@ -202,11 +202,11 @@ class RunRerunScheduleInstancesRequest(DocumentedModel):
     )
     SearchCondition: InstanceApiOpsRequest | None = Field(None, description="Search condition.")
     OptType: str | None = Field(None, description="Access type.")
-    OperatorName: str | None = Field(None, description="Operator name, e.g. 'tom'.")
-    OperatorId: str | None = Field(None, description="Operator ID.")
-    ProjectId: str | None = Field(None, description="Project ID, e.g. '1485413914375667'.")
-    ProjectIdent: str | None = Field(None, description="Project identifier.")
-    ProjectName: str | None = Field(None, description="Project name.")
+    OperatorName: VisibleText | None = Field(None, description="Operator name, e.g. 'tom'.")
+    OperatorId: OptionalIdentifier | None = Field(None, description="Operator ID.")
+    ProjectId: OptionalIdentifier | None = Field(None, description="Project ID, e.g. '1485413914375667'.")
+    ProjectIdent: OptionalIdentifier | None = Field(None, description="Project identifier.")
+    ProjectName: VisibleText | None = Field(None, description="Project name.")
     PageIndex: int | None = Field(None, ge=1, description="Page index.")
     PageSize: int | None = Field(None, ge=1, description="Page size.")
     Count: int | None = Field(None, ge=0, description="Total count.")
