@@ -103,9 +103,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from wedata_mcp.app import build_server
-    from wedata_mcp.cloud.credentials import load_credentials
-
     env = dict(os.environ)
     overrides = {
         "region": args.region,
@@ -120,6 +117,7 @@ def _serve(args: argparse.Namespace) -> int:
         from wedata_mcp.sandbox.cli import start_background_sandbox
 
         env.update(start_background_sandbox())
+    # Read before the server's modules are imported: a bad value stops start-up at once.
     settings = Settings.from_env(env, **overrides)
     if settings.token_secret and settings.token_store == "memory":  # noqa: S105 - the kind of store
         # A shared secret makes tokens valid beyond this process, but a memory store forgets which were used:
@@ -130,6 +128,9 @@ def _serve(args: argparse.Namespace) -> int:
         )
     # Checked before anything starts: a public bind without authentication never comes up.
     http = http_config(settings, args.host, args.port) if args.transport == "http" else None
+    from wedata_mcp.app import build_server
+    from wedata_mcp.cloud.credentials import load_credentials
+
     credentials = load_credentials(env, Path.home())
     if credentials is None:
         logger.warning("no Tencent Cloud credentials found; tools will report how to configure them")
