@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+import json
+import socket
 import subprocess
 import sys
 import venv
@@ -12,6 +15,8 @@ import anyio
 import pytest
 
 from wedata_mcp import __version__
+from wedata_mcp.cli import _parser
+from wedata_mcp.cloud.errors import MissingCredentialsError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,6 +41,46 @@ def test_version() -> None:
 def test_serve_help_documents_transport_and_sandbox() -> None:
     result = run("serve", "--help")
     assert "--transport" in result.stdout and "--sandbox" in result.stdout
+
+
+def _parsers(parser: argparse.ArgumentParser) -> list[tuple[str, argparse.ArgumentParser]]:
+    found = [(parser.prog, parser)]
+    for action in parser._actions:  # argparse offers no public walk of its parsers
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found += _parsers(sub)
+    return found
+
+
+def test_every_flag_and_command_has_help_text() -> None:
+    missing = [
+        f"{prog} {'/'.join(action.option_strings) or action.dest}"
+        for prog, parser in _parsers(_parser())
+        for action in parser._actions
+        if not action.help or action.help == argparse.SUPPRESS
+    ]
+    commands = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing += [f"command {c.dest}" for c in commands._choices_actions if not c.help]
+    assert missing == []
+
+
+def test_missing_credentials_also_points_to_the_sandbox() -> None:
+    message = str(MissingCredentialsError())
+    assert "TENCENTCLOUD_SECRET_ID" in message and "--sandbox" in message
+
+
+def test_http_on_a_taken_port_fails_clearly_without_announcing_a_url() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        command = [sys.executable, "-m", "wedata_mcp", "serve", "--transport", "http", "--port", port]
+        result = subprocess.run(
+            command, capture_output=True, text=True, env={"PATH": ""}, timeout=60, check=False, stdin=subprocess.DEVNULL
+        )
+    assert result.returncode == 2, result.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
+    assert "http://" not in result.stderr and "Traceback" not in result.stderr
 
 
 def test_a_bad_setting_stops_start_up_naming_the_variable() -> None:
@@ -99,17 +144,28 @@ def test_a_shared_token_secret_without_a_shared_store_is_refused() -> None:
 
 
 @pytest.mark.anyio
-async def test_serve_sandbox_needs_no_account(tmp_path: Path) -> None:
+async def test_serve_sandbox_needs_no_account_and_keeps_its_own_audit_log(tmp_path: Path) -> None:
     from mcp import Client
     from mcp.client.stdio import StdioServerParameters
 
-    env = {"HOME": str(tmp_path), "WEDATA_MCP_AUDIT_LOG": str(tmp_path / "audit.jsonl")}
+    production = tmp_path / "production-audit.jsonl"
+    env = {"HOME": str(tmp_path), "WEDATA_MCP_AUDIT_LOG": str(production)}
     params = StdioServerParameters(command=sys.executable, args=["-m", "wedata_mcp", "serve", "--sandbox"], env=env)
     with anyio.fail_after(60):
         async with Client(params) as client:
             result = await client.call_tool("find_schedule_instances", {"state": ["failed"]})
-    assert result.structured_content is not None
-    assert {i["TaskName"] for i in result.structured_content["Instances"]} == {"ods_payments_sync", "dws_user_activity"}
+            assert result.structured_content is not None
+            instances = result.structured_content["Instances"]
+            selection = [{k: i[k] for k in ("ProjectId", "TaskId", "CurRunDate")} for i in instances]
+            preview = await client.call_tool("rerun_schedule_instances", {"Instances": selection})
+    assert {i["TaskName"] for i in instances} == {"ods_payments_sync", "dws_user_activity"}
+    assert preview.structured_content is not None, preview.content
+    # Simulated reruns never land in the production log the environment names.
+    assert not production.exists()
+    own = tmp_path / ".local" / "state" / "wedata-mcp" / "sandbox" / "audit.jsonl"
+    records = [json.loads(line) for line in own.read_text(encoding="utf-8").splitlines()]
+    assert [r["event"] for r in records] == ["preview"]
+    assert records[0]["endpoint"].startswith("http://127.0.0.1:") and records[0]["region"] == "ap-guangzhou"
 
 
 @pytest.mark.anyio

@@ -214,3 +214,23 @@ async def test_cancelling_after_the_send_does_not_lose_the_outcome(tmp_path: Pat
     assert replay.structured_content and replay.structured_content["Status"] == "already_executed"
     assert replay.structured_content["RequestId"]
     assert wire.sent == 1
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "shown"),
+    [
+        ("http://wedata.sandbox", "http://wedata.sandbox"),
+        ("http://ops:hunter2@wedata.sandbox", "http://wedata.sandbox"),
+    ],
+)
+async def test_every_audit_record_names_the_endpoint_without_userinfo_and_the_region(
+    tmp_path: Path, endpoint: str, shown: str
+) -> None:
+    # One log may hold records of the production endpoint and of a sandbox: each says which it was.
+    async with Client(make_server(tmp_path, Wire(new_sandbox()), endpoint=endpoint)) as client:
+        token = await preview_token(client)
+        await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+    records = audit_records(tmp_path / "audit.jsonl")
+    assert [r["event"] for r in records] == ["preview", "sending", "executed"]
+    assert all(r["endpoint"] == shown and r["region"] == REGION for r in records), records
+    assert "hunter2" not in (tmp_path / "audit.jsonl").read_text(encoding="utf-8")

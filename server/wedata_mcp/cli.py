@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
         "TENCENTCLOUD_REGION, WEDATA_ENDPOINT, WEDATA_MCP_*); flags override it. See the README.",
     )
     parser.add_argument("--version", action="version", version=f"wedata-mcp {__version__}")
-    sub = parser.add_subparsers(dest="command")
+    sub = parser.add_subparsers(dest="command", help="serve (the default), sandbox, demo")
 
     serve = sub.add_parser("serve", help="run the MCP server (the default command)")
     serve.add_argument(
@@ -45,11 +46,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--read-only", action="store_true", default=None, help="hide every mutating tool (WEDATA_MCP_READ_ONLY=1)"
     )
-    serve.add_argument("--audit-log", type=Path, help="audit log path (WEDATA_MCP_AUDIT_LOG)")
+    serve.add_argument(
+        "--audit-log",
+        type=Path,
+        help="audit log path (WEDATA_MCP_AUDIT_LOG; with --sandbox, default ~/.local/state/wedata-mcp/sandbox/)",
+    )
     serve.add_argument(
         "--sandbox",
         action="store_true",
-        help="use an in-process WeData simulator as the backend (no cloud account needed)",
+        help="use an in-process WeData simulator as the backend (no cloud account needed; its own audit log)",
     )
     serve.add_argument(
         "--allowed-hosts", help="extra Host values HTTP accepts, comma-separated (WEDATA_MCP_ALLOWED_HOSTS)"
@@ -60,10 +65,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--token-store", help="memory (default) or redis://host:port/db shared by replicas (WEDATA_MCP_TOKEN_STORE)"
     )
-    serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    serve.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="stderr log level (default INFO; credentials are never logged)",
+    )
 
     sandbox = sub.add_parser("sandbox", help="run the local WeData simulator and print its environment")
-    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=0, help="0 picks a free port")
     sandbox.add_argument("--seed", type=Path, help="a world file (JSON) instead of the built-in seed")
     sandbox.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
@@ -103,9 +113,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from wedata_mcp.app import build_server
-    from wedata_mcp.cloud.credentials import load_credentials
-
     env = dict(os.environ)
     overrides = {
         "region": args.region,
@@ -117,9 +124,15 @@ def _serve(args: argparse.Namespace) -> int:
         "token_store": args.token_store,
     }
     if args.sandbox:
+        from wedata_mcp.guardrail.audit import sandbox_audit_path
         from wedata_mcp.sandbox.cli import start_background_sandbox
 
         env.update(start_background_sandbox())
+        # Simulated reruns never go into the production log that WEDATA_MCP_AUDIT_LOG names; only an explicit
+        # --audit-log on this very command line chooses another file.
+        overrides["audit_log"] = args.audit_log or sandbox_audit_path(Path.home())
+        logger.info("sandbox: audit records go to %s", overrides["audit_log"])
+    # Read before the server's modules are imported: a bad value stops start-up at once.
     settings = Settings.from_env(env, **overrides)
     if settings.token_secret and settings.token_store == "memory":  # noqa: S105 - the kind of store
         # A shared secret makes tokens valid beyond this process, but a memory store forgets which were used:
@@ -130,6 +143,9 @@ def _serve(args: argparse.Namespace) -> int:
         )
     # Checked before anything starts: a public bind without authentication never comes up.
     http = http_config(settings, args.host, args.port) if args.transport == "http" else None
+    from wedata_mcp.app import build_server
+    from wedata_mcp.cloud.credentials import load_credentials
+
     credentials = load_credentials(env, Path.home())
     if credentials is None:
         logger.warning("no Tencent Cloud credentials found; tools will report how to configure them")
@@ -163,16 +179,28 @@ def _token_store(settings: Settings) -> TokenStore | None:
     return store
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """A bound, listening socket, or a SettingsError a person can act on (e.g. the port is taken)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        raise SettingsError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port") from None
+
+
 def _serve_http(server: MCPServer[Runtime], http: HttpConfig) -> int:
     import uvicorn
 
     from wedata_mcp.http.app import build_http_app
 
     app = build_http_app(server, http)
+    # Bound before the URL is announced: a taken port is an error, never a URL that answers nothing.
+    sock = _listen(http.host, http.port)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
     auth = "OAuth bearer tokens" if http.oauth else "a bearer token" if http.static_token else "no authentication"
-    print(f"wedata-mcp: Streamable HTTP on http://{http.host}:{http.port}/mcp ({auth})", file=sys.stderr)
     # A short graceful shutdown: open SSE streams must not keep a stopped server alive.
-    uvicorn.run(
-        app, host=http.host, port=http.port, log_level="warning", server_header=False, timeout_graceful_shutdown=5
-    )
+    config = uvicorn.Config(app, log_level="warning", server_header=False, timeout_graceful_shutdown=5)
+    print(f"wedata-mcp: Streamable HTTP on http://{shown}:{port}/mcp ({auth})", file=sys.stderr)
+    uvicorn.Server(config).run(sockets=[sock])
     return 0

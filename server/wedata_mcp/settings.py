@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AliasGenerator, BeforeValidator, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 # setting name -> environment variable; names Tencent's SDK/CLI use, then the product's WEDATA_MCP_*.
 ENV_NAMES: dict[str, str] = {
@@ -36,7 +38,33 @@ ENV_NAMES: dict[str, str] = {
     "batch_size": "WEDATA_MCP_BATCH_SIZE",
     "on_batch_failure": "WEDATA_MCP_ON_BATCH_FAILURE",
     "batch_concurrency": "WEDATA_MCP_BATCH_CONCURRENCY",
+    "project_ids": "WEDATA_MCP_PROJECT_IDS",
 }
+
+# The only spellings a switch accepts (any case). Anything else is refused: a typo in a safety switch such as
+# WEDATA_MCP_READ_ONLY must stop start-up, never leave the mutating tool on.
+_ON = frozenset({"1", "true", "yes", "on"})
+_OFF = frozenset({"0", "false", "no", "off"})
+
+# A WeData project ID as the console shows it (digits today); bounded so a pasted URL or list is refused.
+_PROJECT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _switch(value: object) -> object:
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _ON:
+            return True
+        if word in _OFF:
+            return False
+        raise ValueError("must be one of 1/true/yes/on or 0/false/no/off (any case)")
+    if isinstance(value, bool):
+        return value
+    raise ValueError("must be a boolean")
+
+
+# A boolean that fails closed: pydantic's own parsing would also take t/y/f/n; ours takes only the usual words.
+Switch = Annotated[bool, BeforeValidator(_switch)]
 
 
 _SECRET_FIELDS = ("http_token", "token_secret", "oauth_hs256_secret")
@@ -56,16 +84,37 @@ class SettingsError(ValueError):
     """A configuration value is invalid; the message names the environment variable."""
 
 
-class Settings(BaseModel):
+class _Environment(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping (the CLI's, or a test's), not `os.environ`:
+    names exactly as ENV_NAMES spells them, values stripped, an empty value the same as an unset one."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        self._env = env
+        super().__init__(settings_cls, case_sensitive=True, env_ignore_empty=True)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {name: value.strip() for name, value in self._env.items() if value.strip()}
+
+
+class Settings(BaseSettings):
     """The server's configuration. Secrets here are held as-is and never printed (see `__repr__`)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        # Each field is read from its ENV_NAMES variable (a field missing from the table fails at import).
+        alias_generator=AliasGenerator(validation_alias=ENV_NAMES.__getitem__),
+        validate_by_name=True,
+        validate_by_alias=True,
+        # Lists are comma-separated strings (split by the validators below), never JSON.
+        enable_decoding=False,
+    )
 
     region: str = Field("ap-guangzhou", min_length=1)
     endpoint: str = "https://wedata.tencentcloudapi.com"
     language: Literal["zh-CN", "en-US"] | None = None
     approval: Literal["auto", "elicit", "token"] = "auto"
-    read_only: bool = False
+    read_only: Switch = False
     policy_file: Path | None = None
     http_token: str | None = None
     http_token_file: Path | None = None
@@ -81,16 +130,18 @@ class Settings(BaseModel):
     oauth_scopes: tuple[str, ...] = ()
     token_store: str = "memory"  # noqa: S105 - the kind of store, not a secret
     token_secret: str | None = None
-    token_ttl_seconds: float = Field(300.0, gt=0, le=86_400)
+    token_ttl_seconds: float = Field(300.0, gt=0, le=86_400, allow_inf_nan=False)
     audit_log: Path | None = None
-    rate_limit_per_second: float = Field(20.0, gt=0, le=1000)
-    timeout_seconds: float = Field(30.0, gt=0, le=600)
+    rate_limit_per_second: float = Field(20.0, gt=0, le=1000, allow_inf_nan=False)
+    timeout_seconds: float = Field(30.0, gt=0, le=600, allow_inf_nan=False)
     # Instances per RunRerunScheduleInstances request in a large rerun (the API documents no maximum).
     batch_size: int = Field(100, ge=1, le=1000)
     # After a batch fails or has an unknown outcome: stop starting new ones (safe) or continue.
     on_batch_failure: Literal["stop", "continue"] = "stop"
     # Batches in flight at once (the per-action rate limit still sets the pace).
     batch_concurrency: int = Field(4, ge=1, le=20)
+    # The WeData projects the server works in; the first is the default (issue 13.1).
+    project_ids: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         shown = {k: v for k, v in self.model_dump().items() if k not in _SECRET_FIELDS}
@@ -112,6 +163,25 @@ class Settings(BaseModel):
         # From the environment (or a flag) a list is one string: comma- (or, for scopes, space-) separated.
         if isinstance(value, str):
             return tuple(part for part in value.replace(" ", ",").split(",") if part)
+        return value
+
+    @field_validator("project_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        # Unlike the lists above, an empty item is kept, so that `1,,2` is refused rather than read as `1,2`.
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(","))
+        return value
+
+    @field_validator("project_ids")
+    @classmethod
+    def _ids_are_project_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for project in value:
+            if not _PROJECT_ID.fullmatch(project):
+                shown = repr(project) if project else "an empty item"
+                raise ValueError(f"{shown} is not a project ID (comma-separated IDs of letters, digits, _ or -)")
+        if len(set(value)) != len(value):
+            raise ValueError("lists a project twice")
         return value
 
     @field_validator("allowed_hosts")
@@ -161,21 +231,38 @@ class Settings(BaseModel):
         return value
 
     @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # `Settings(...)` reads only its arguments: the environment is read once, at the edge, by `from_env`.
+        return (init_settings,)
+
+    @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Settings from environment variables, then explicit overrides (CLI flags); errors name the variable."""
-        env = os.environ if env is None else env
-        values: dict[str, object] = {}
-        for name, var in ENV_NAMES.items():
-            raw = env.get(var, "").strip()
-            if raw:
-                values[name] = raw in ("1", "true", "yes", "on") if name == "read_only" else raw
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        given = {k: v for k, v in overrides.items() if v is not None}
+        from_environment = _Environment(cls, os.environ if env is None else env)()
+        # Flags win: drop the variable a flag overrides, so its (maybe bad) value is not validated at all.
+        values = {k: v for k, v in from_environment.items() if _field_of(k) not in given} | given
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
             problems: list[str] = []
             for error in exc.errors():
-                field = str(error["loc"][0]) if error["loc"] else "?"
-                label = ENV_NAMES.get(field, field) if field not in overrides else f"--{field.replace('_', '-')}"
-                problems.append(f"{label}: {error['msg']}")
+                field = _field_of(str(error["loc"][0])) if error["loc"] else "?"
+                label = f"--{field.replace('_', '-')}" if field in given else ENV_NAMES.get(field, field)
+                problems.append(f"{label}: {error['msg'].removeprefix('Value error, ')}")
             raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
+
+
+_FIELDS = {var: name for name, var in ENV_NAMES.items()}
+
+
+def _field_of(key: str) -> str:
+    """The field a validation key names: pydantic reports the variable (the field's alias) or the field name."""
+    return _FIELDS.get(key, key)

@@ -40,7 +40,8 @@ class MissingCredentialsError(WeDataError):
         super().__init__(
             "No Tencent Cloud credentials: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY "
             "(plus TENCENTCLOUD_SECURITY_TOKEN for temporary credentials) in the server's environment, "
-            "or write them to ~/.tencentcloud/credentials."
+            "or write them to ~/.tencentcloud/credentials. To try it without an account, run "
+            "`wedata-mcp serve --sandbox` (a local simulator)."
         )
 
 

@@ -15,6 +15,17 @@ class AuditSink(Protocol):
     def write(self, event: str, **fields: Any) -> None: ...
 
 
+class ScopedAudit:
+    """Adds fixed fields to every record of another sink: which endpoint and region the records are about."""
+
+    def __init__(self, sink: AuditSink, **scope: Any) -> None:
+        self._sink = sink
+        self._scope = scope
+
+    def write(self, event: str, **fields: Any) -> None:
+        self._sink.write(event, **(self._scope | fields))
+
+
 class JsonLinesAudit:
     """Appends `{"ts", "event", ...}` lines to a file, fsynced, so a crash loses no record already returned; a
     crash can tear at most the last line, and the next process starts on a fresh one."""
@@ -72,3 +83,8 @@ class JsonLinesAudit:
 def default_audit_path(home: Path) -> Path:
     """`~/.local/state/wedata-mcp/audit.jsonl` (the XDG state directory); WEDATA_MCP_AUDIT_LOG overrides it."""
     return home / ".local" / "state" / "wedata-mcp" / "audit.jsonl"
+
+
+def sandbox_audit_path(home: Path) -> Path:
+    """`serve --sandbox`'s own log, beside the production one but never it: simulated reruns are not real ones."""
+    return home / ".local" / "state" / "wedata-mcp" / "sandbox" / "audit.jsonl"

@@ -9,7 +9,7 @@ from typing import Any
 from wedata_mcp.cloud.client import WeDataClient
 from wedata_mcp.cloud.errors import MissingCredentialsError, WeDataError
 from wedata_mcp.guardrail import batching
-from wedata_mcp.guardrail.audit import AuditSink
+from wedata_mcp.guardrail.audit import AuditSink, ScopedAudit
 from wedata_mcp.guardrail.blast import BlastRadiusResolver, Resolution, selection_digest, state_class
 from wedata_mcp.guardrail.policy import ExecutionBudget, Policy, PolicyError
 from wedata_mcp.guardrail.prepared import PreparedRerun, Where, prepare
@@ -20,6 +20,7 @@ from wedata_mcp.guardrail.results import (
     NEXT_STEP_UNRESOLVED,
     RerunResult,
     build_result,
+    shown_endpoint,
 )
 from wedata_mcp.guardrail.sending import Progress, Sender
 from wedata_mcp.guardrail.store import Recorded, TokenStore
@@ -64,6 +65,9 @@ class Guardrail:
     ) -> None:
         self._client = client
         self._authority = authority
+        # Every record says where it went: one log may hold the production endpoint's and a sandbox's records.
+        target = client.target
+        audit = ScopedAudit(audit, endpoint=shown_endpoint(target.endpoint), region=target.region)
         self._audit = audit
         self._store = store
         self.policy = policy
