@@ -13,11 +13,24 @@ from wedata_mcp.sandbox.simulation import BROKER_IP
 from wedata_mcp.sandbox.world import Instance, World, format_time, parse_time
 
 
+def cost_time(millis: int) -> str:
+    """`CostTime` as the GetTaskInstance page's output example writes it: "CostTime": "00:00:12.000" (HH:MM:SS.mmm)."""
+    seconds, ms = divmod(millis, 1000)
+    minutes, sec = divmod(seconds, 60)
+    hours, minute = divmod(minutes, 60)
+    return f"{hours:02d}:{minute:02d}:{sec:02d}.{ms:03d}"
+
+
+def instance_key(task_id: str, cur_run_date: str) -> str:
+    """`InstanceKey` as the GetTaskInstance page documents it: 示例值 "20240627201611119_2025-03-20 00:00:00"."""
+    return f"{task_id}_{cur_run_date}"
+
+
 def _cost(instance: Instance, now: datetime) -> tuple[str | None, int | None]:
     if instance.start_time is None:
         return None, None
     millis = int(((instance.end_time or now) - instance.start_time).total_seconds() * 1000)
-    return f"{millis // 1000}s", millis
+    return cost_time(millis), millis
 
 
 def instance_ops_dto(world: World, instance: Instance) -> dict[str, Any]:
@@ -40,6 +53,8 @@ def instance_ops_dto(world: World, instance: Instance) -> dict[str, Any]:
         "RunPriority": 1,
         "TryLimit": task.try_limit,
         "Tries": instance.tries,
+        # 自动重试次数: the runs after the first since the last trigger.
+        "RetryAttempts": max(instance.tries - 1, 0),
         "TotalRunNum": instance.total_runs,
         "DoFlag": 0,
         "RedoFlag": 1 if instance.redo else 0,
@@ -59,9 +74,11 @@ def instance_ops_dto(world: World, instance: Instance) -> dict[str, Any]:
         "ProjectId": project.project_id,
         "ProjectIdent": project.ident,
         "ProjectName": project.name,
-        "InstanceKey": f"{task.task_id}_{instance.cur_run_date.replace('-', '').replace(' ', '').replace(':', '')}",
+        "InstanceKey": instance_key(task.task_id, instance.cur_run_date),
         "ExecutorGroupName": "default-scheduler-group",
         "InstanceCycleType": "PERIODIC",
+        "AllowRedoType": task.allow_redo_type,
+        "IgnoreEvent": instance.ignore_event,
     }
 
 

@@ -55,6 +55,19 @@ class Workflow:
 Task = SeedTask  # a task is exactly what the seed says about it
 
 
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """How one accepted rerun runs: its instances in start priority order, and how many may run at once.
+
+    `RunRerunScheduleInstancesRequest.ParallelNum` "实例运行并发度" caps `parallel_num` (None: no cap);
+    `DataTimeOrder` "运行实例数据时间排序 0---正常 1--正序 2 – 逆序" decides `members`' order (see expansion.py).
+    """
+
+    members: tuple[InstanceKey, ...]
+    parallel_num: int | None = None
+    skip_event: bool = False
+
+
 @dataclass(slots=True)
 class Instance:
     """One schedule instance and its latest run."""
@@ -70,6 +83,9 @@ class Instance:
     error_desc: str | None = None
     log: list[str] = field(default_factory=lambda: [])
     waiting_since: datetime | None = None
+    first_start_time: datetime | None = None  # the first attempt since the last trigger (FirstStartTime)
+    ignore_event: bool = False  # rerun with SkipEventListening (InstanceOpsDto.IgnoreEvent 忽略事件)
+    plan: RunPlan | None = None  # the rerun that last triggered it, while it belongs to one
 
     @property
     def key(self) -> InstanceKey:
@@ -130,6 +146,7 @@ class World:
                 state=i.state,
                 tries=i.tries,
                 start_time=start,
+                first_start_time=start,
                 end_time=parse_time(i.end_time) if i.end_time else None,
                 error_desc=i.error_desc,
                 log=list(i.log),
