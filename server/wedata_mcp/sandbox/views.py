@@ -62,7 +62,7 @@ def instance_ops_dto(world: World, instance: Instance) -> dict[str, Any]:
         "RuntimeBroker": BROKER_IP if instance.start_time else None,
         "ErrorDesc": instance.error_desc,
         "TaskType": {"TypeDesc": task.task_type_desc, "TypeId": task.task_type_id, "TypeSort": None},
-        "FirstStartTime": format_time(instance.start_time),
+        "FirstStartTime": format_time(instance.first_start_time),
         "StartTime": format_time(instance.start_time),
         "EndTime": format_time(instance.end_time),
         "CostTime": cost_time,
