@@ -36,7 +36,10 @@ def live() -> Iterator[Live]:
 
 
 def items(live: Live, **condition: Any) -> list[dict[str, Any]]:
-    return live.call("DescribeScheduleInstances", {"SearchCondition": condition, "PageSize": 100})["Data"]["Items"]
+    # The parameters the SDK marks 【必要参数】 (PageIndex, PageSize), and the project of the task asked about.
+    project = live.sandbox.world.project_of(condition["TaskIdList"][0]).project_id
+    params = {"SearchCondition": condition, "ProjectId": project, "PageIndex": 1, "PageSize": 100}
+    return live.call("DescribeScheduleInstances", params)["Data"]["Items"]
 
 
 def one(live: Live, task_id: str, day: str = DAY) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import pytest
 from tests.test_sandbox_support import (
     DWD_USERS,
     ODS_PAYMENTS,
+    RETAIL_DW,
     YESTERDAY,
     Live,
     instance,
@@ -43,7 +44,8 @@ def live() -> Iterator[Live]:
 
 def item(live: Live, task_id: str) -> dict[str, Any]:
     condition = {"TaskIdList": [task_id], "DateFrom": YESTERDAY, "DateTo": YESTERDAY}
-    return live.call(DESCRIBE, {"SearchCondition": condition})["Data"]["Items"][0]
+    params = {"SearchCondition": condition, "ProjectId": RETAIL_DW, "PageIndex": 1, "PageSize": 10}
+    return live.call(DESCRIBE, params)["Data"]["Items"][0]
 
 
 def test_the_state_table_is_the_sdks_grouping_of_codes() -> None:
@@ -65,7 +67,8 @@ def test_cycle_type_is_the_sdks_cycle_unit_letter(live: Live) -> None:
     # DescribeBatchOperateTaskDTO.CycleUnit: "D天周期 H小时 C crontab类型 I分钟 O一次性 Y年 R用户驱动 W周 M月".
     assert item(live, ODS_PAYMENTS)["CycleType"] == "D"
     condition = {"CycleList": ["D"], "TaskIdList": [ODS_PAYMENTS], "DateFrom": YESTERDAY, "DateTo": YESTERDAY}
-    assert live.call(DESCRIBE, {"SearchCondition": condition})["Data"]["TotalCount"] == 1
+    params = {"SearchCondition": condition, "ProjectId": RETAIL_DW, "PageIndex": 1, "PageSize": 10}
+    assert live.call(DESCRIBE, params)["Data"]["TotalCount"] == 1
 
 
 def test_cost_time_is_hours_minutes_seconds_and_milliseconds(live: Live) -> None:
