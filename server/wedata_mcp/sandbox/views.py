@@ -1,5 +1,8 @@
 """The world as WeData's response types spell it (field names exactly as the 2021-08-20 SDK models them).
 
+Values follow the SDK's docstrings and the GetTaskInstance page's examples (docs/simulator.md, rules V1-V7);
+the fields the docs say nothing about (scheduling times, broker, resource group) are listed there as choices.
+
 Only fields the SDK's models know are emitted: its deserializer warns about any other, and the SDK-judged
 tests run with warnings as errors.
 """
@@ -95,7 +98,7 @@ def ops_task_canvas_dto(world: World, task_id: str) -> dict[str, Any]:
         "ProjectName": project.name,
         "ProjectIdent": project.ident,
         "ProjectId": project.project_id,
-        "Status": "Y",  # scheduling
+        "Status": "Y",  # OpsTaskCanvasDto.Status: "'Y','F','O','T','INVALID' 分别表示调度中、已停止、..."
         "TaskTypeId": task.task_type_id,
         "TaskTypeDesc": task.task_type_desc,
         "InCharge": task.in_charge,
@@ -104,7 +107,7 @@ def ops_task_canvas_dto(world: World, task_id: str) -> dict[str, Any]:
 
 
 def ops_task_link_info_dto(world: World, task_from: str, task_to: str) -> dict[str, Any]:
-    """An `OpsTaskLinkInfoDto`: "real_real" inside a workflow, "virtual_real" across workflows."""
+    """An `OpsTaskLinkInfoDto`: LinkType "“real_real”表示任务->任务；"virtual_real" 跨工作流任务->任务"."""
     same_workflow = world.tasks[task_from].workflow_id == world.tasks[task_to].workflow_id
     return {
         "TaskFrom": task_from,

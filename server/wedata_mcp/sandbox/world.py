@@ -2,7 +2,8 @@
 
 Every task here is daily, and a dependency links instances with the same data time (`CurRunDate`):
 instance (T, d) depends on (U, d) for every upstream task U of T. An upstream instance that does not
-exist (the task had no run that day) does not block. Times are simulated `datetime`s; `simulation.py`
+exist (the task had no run that day) does not block — both are the simulator's choices, not documented
+(docs/simulator.md lists them). Times are simulated `datetime`s; `simulation.py`
 moves instances along as the time passed to `advance` grows.
 """
 
