@@ -201,3 +201,14 @@ def test_parallel_num_one_runs_a_backfill_one_data_time_after_another(live: Live
         live.clock.advance(300)
         ends.append(max((i["EndTime"] or "", i["CurRunDate"]) for i in items(live, TaskIdList=[TASK_ID]))[1][:10])
     assert ends == ["2025-01-01", "2025-01-02", "2025-01-03", "2025-01-04"]
+
+
+def test_parallel_num_counts_only_the_instances_still_in_its_rerun(live: Live) -> None:
+    _backfill(live, [1, 2, 3], ParallelNum=1, DataTimeOrder=1)
+    assert by_day(live) == {"2025-01-01": "1", "2025-01-02": "6", "2025-01-03": "6", "2025-01-04": "4"}
+    # A second rerun takes the running instance over: the first rerun's slot frees for its next member, now.
+    live.clock.advance(100)
+    live.call(RERUN, {"Instances": [instance(TASK_ID, "2025-01-01 00:00:00")], "RerunType": "1"})
+    assert by_day(live) == {"2025-01-01": "1", "2025-01-02": "1", "2025-01-03": "6", "2025-01-04": "4"}
+    second = one(live, TASK_ID, "2025-01-02 00:00:00")
+    assert second["StartTime"] == one(live, TASK_ID, "2025-01-01 00:00:00")["StartTime"] == "2025-01-06 00:01:40"

@@ -94,7 +94,8 @@ def _slot_at(world: World, plan: RunPlan, key: InstanceKey) -> datetime | None:
     if plan.parallel_num is None:
         return datetime.min
     members = [world.instances[k] for k in plan.members]
-    busy = sum(1 for m in members if m.state in _BUSY)
+    mine = [m for m in members if m.plan is plan]  # a later rerun may have taken some members over
+    busy = sum(1 for m in mine if m.state in _BUSY)
     ahead = 0  # ready members with a higher priority that are also waiting for a slot
     for k, member in zip(plan.members, members, strict=True):
         if k == key:
@@ -103,7 +104,7 @@ def _slot_at(world: World, plan: RunPlan, key: InstanceKey) -> datetime | None:
             ahead += 1
     if busy + ahead >= plan.parallel_num:
         return None
-    ends = [m.end_time for m in members if m.end_time is not None and m.state not in _BUSY]
+    ends = [m.end_time for m in mine if m.end_time is not None and m.state not in _BUSY]
     return max(ends, default=datetime.min)
 
 
@@ -148,6 +149,8 @@ def advance(world: World, to: datetime) -> None:
     with world.lock:
         while (event := next_event(world)) is not None and event[0] <= to:
             at, key = event
+            # An instance unblocked just now (a rerun freed a slot) starts now, not when it first could have.
+            at = max(at, world.now)
             instance = world.instances[key]
             if instance.state in states.RUNNING_CODES:
                 _finish(world, instance, at)
