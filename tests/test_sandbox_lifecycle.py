@@ -212,3 +212,27 @@ def test_parallel_num_counts_only_the_instances_still_in_its_rerun(live: Live) -
     assert by_day(live) == {"2025-01-01": "1", "2025-01-02": "1", "2025-01-03": "6", "2025-01-04": "4"}
     second = one(live, TASK_ID, "2025-01-02 00:00:00")
     assert second["StartTime"] == one(live, TASK_ID, "2025-01-01 00:00:00")["StartTime"] == "2025-01-06 00:01:40"
+
+
+# -- skipped: state 21 跳过运行, InstanceLifeDetailDto.DetailState "SKIP_RUNNING 表示 终态-被上游分支节点跳过的分支" ---
+
+
+def test_a_branch_not_taken_ends_skipped_and_its_downstream_goes_on(live: Live) -> None:
+    tasks = [
+        {"task_id": "branch", "skipped_branch": True},
+        {"task_id": "after", "upstream": ["branch"], "run_seconds": 60},
+    ]
+    seeded = [
+        {"task_id": "branch", "cur_run_date": DAY, "state": "4"},
+        {"task_id": "after", "cur_run_date": DAY, "state": "12", "tries": 0},
+    ]
+    live.load(small_world(tasks, seeded, now=NOW))
+    live.call(RERUN, {"Instances": [instance("branch", DAY)], "RerunType": "1"})
+    skipped = one(live, "branch")
+    assert skipped["State"] == states.SKIPPED and skipped["Tries"] == 0 and skipped["StartTime"] is None
+    assert one(live, "after")["State"] == states.RUNNING
+    live.clock.advance(60)
+    assert one(live, "after")["State"] == states.SUCCESS
+    # A skipped upstream also passes CheckFather.
+    response = live.call(RERUN, {"Instances": [instance("after", DAY)], "RerunType": "1", "CheckFather": True})
+    assert error_code(response) is None

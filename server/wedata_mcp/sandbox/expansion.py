@@ -146,7 +146,7 @@ def expand_rerun(world: World, request: RunRerunScheduleInstancesRequest | Mappi
             UnmetUpstream(key, up, world.instances[up].state)
             for key in (ordered if check else ())
             for up in world.upstream_instances(key)
-            if up not in covered and world.instances[up].state != states.SUCCESS
+            if up not in covered and world.instances[up].state not in states.DONE
         )
         not_redoable = tuple(k for k in selected if k in covered and not _redoable(world, k))
         plan = _plan(world, request, selected, covered)

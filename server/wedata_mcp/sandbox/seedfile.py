@@ -54,6 +54,8 @@ class SeedTask(_Strict):
     retry_wait_minutes: int = Field(5, ge=0, description="Wait before an automatic retry (TaskOpsDto.RetryWait, 分钟).")
     allow_redo_type: AllowRedoType = "ALL"
     event: str | None = Field(None, description="An event the task's instances wait for (state 0) before running.")
+    # InstanceLifeDetailDto.DetailState "SKIP_RUNNING 表示 终态-被上游分支节点跳过的分支": state 21, 跳过运行.
+    skipped_branch: bool = Field(False, description="A branch its upstream branch node does not take (state 21).")
     keeps_failing: bool = Field(False, description="Every run of this task fails (a bug a rerun will not fix).")
     failure_message: str = "task failed"
 

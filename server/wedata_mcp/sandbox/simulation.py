@@ -16,6 +16,9 @@ rule with its source and the choices the docs leave open. Deterministic on purpo
   A failed run is retried automatically up to TryLimit runs (`InstanceOpsDto.TryLimit` "尝试运行次数";
   `InstanceVO.TryLimit` "每次运行失败，下发重试次数限制"): in between it is failed, retrying (3, 失败重试) for the
   task's RetryWait minutes (`TaskOpsDto.RetryWait` "重试等待时间, unit=分钟"); the last failure is final (4, 失败).
+- An instance of a task seeded `skipped_branch` (a branch its upstream branch node does not take) ends skipped
+  (21, 跳过运行; `InstanceLifeDetailDto.DetailState` "SKIP_RUNNING 表示 终态-被上游分支节点跳过的分支") instead of
+  running when it would start; its downstream then goes on as after a success.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ def _stamp(at: datetime) -> str:
 
 
 def _start(world: World, instance: Instance, at: datetime) -> None:
+    if world.tasks[instance.task_id].skipped_branch:
+        _skip(instance, at)
+        return
     instance.state = states.RUNNING
     instance.tries += 1
     instance.start_time = at
@@ -46,6 +52,13 @@ def _start(world: World, instance: Instance, at: datetime) -> None:
         f"{_stamp(at)} INFO instance {instance.task_id} {instance.cur_run_date} started on "
         f"{BROKER_IP} (attempt {instance.tries})"
     )
+
+
+def _skip(instance: Instance, at: datetime) -> None:
+    """A branch its upstream branch node does not take ends skipped (21) without running."""
+    instance.state = states.SKIPPED
+    instance.end_time = at
+    instance.log.append(f"{_stamp(at)} INFO skipped: the upstream branch node did not take this branch")
 
 
 def _finish(world: World, instance: Instance, at: datetime) -> None:
@@ -79,7 +92,7 @@ def _ready_at(world: World, instance: Instance) -> datetime | None:
     ends: list[datetime] = [instance.waiting_since or world.now]
     for up in _waits_for(world, instance):
         upstream = world.instances[up]
-        if upstream.state != states.SUCCESS:
+        if upstream.state not in states.DONE:
             return None
         if upstream.end_time is not None:
             ends.append(upstream.end_time)

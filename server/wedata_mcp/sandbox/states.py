@@ -56,6 +56,9 @@ FAILED_CODES: Final = frozenset(_GROUP_OF[FAILED].codes)
 # States an instance leaves by itself (the scheduler is still working on it); the rest are final.
 IN_PROGRESS: Final = frozenset({WAITING_EVENT, WAITING_UPSTREAM, FAILED_RETRYING} | WAITING_RUN_CODES | RUNNING_CODES)
 FINAL: Final = DOCUMENTED - IN_PROGRESS
+# What lets a downstream instance go on, and passes CheckFather: a success, or a skipped branch (21, 跳过运行,
+# "终态"). The docs do not say how a skipped upstream counts; the simulator treats it as done.
+DONE: Final = frozenset({SUCCESS, SKIPPED})
 
 
 def group(code: str) -> StateGroup | None:
