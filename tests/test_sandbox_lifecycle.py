@@ -236,3 +236,24 @@ def test_a_branch_not_taken_ends_skipped_and_its_downstream_goes_on(live: Live) 
     # A skipped upstream also passes CheckFather.
     response = live.call(RERUN, {"Instances": [instance("after", DAY)], "RerunType": "1", "CheckFather": True})
     assert error_code(response) is None
+
+
+def test_seeded_codes_of_every_in_progress_group_move_on_by_themselves(live: Live) -> None:
+    tasks = [
+        {"task_id": "retrying", "run_seconds": 60, "retry_wait_minutes": 5},
+        {"task_id": "running19", "run_seconds": 60},
+        {"task_id": "queued7", "run_seconds": 60},
+    ]
+    seeded = [
+        # failed at 07:58, retried five minutes later (TaskOpsDto.RetryWait, minutes)
+        {"task_id": "retrying", "cur_run_date": DAY, "state": "3", "end_time": "2030-01-02 07:58:00"},
+        {"task_id": "running19", "cur_run_date": DAY, "state": "19", "start_time": "2030-01-02 07:59:30"},
+        {"task_id": "queued7", "cur_run_date": DAY, "state": "7", "tries": 0},
+    ]
+    live.load(small_world(tasks, seeded, now=NOW))
+    assert [one(live, t)["State"] for t in ("retrying", "running19", "queued7")] == ["3", "19", "1"]
+    live.clock.advance(30)
+    assert [one(live, t)["State"] for t in ("retrying", "running19")] == ["3", "2"]
+    live.clock.advance(150)  # 08:03: the retry starts as attempt 2
+    retried = one(live, "retrying")
+    assert (retried["State"], retried["Tries"], retried["StartTime"]) == ("1", 2, "2030-01-02 08:03:00")

@@ -1,6 +1,6 @@
 """The WeData actions the simulator answers, each a function of (world, parameters, simulated now).
 
-A refused rerun (unknown instance, nothing to rerun, CheckFather) is an error envelope and changes
+A refused rerun (unknown instance, nothing to rerun, CheckFather, AllowRedoType) is an error envelope and changes
 nothing: `ResourceNotFound` for instances that do not exist, `FailedOperation` (the code the API
 reference documents for this action) for the rest.
 """
