@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator
 
@@ -21,11 +22,13 @@ from tests.test_sandbox_support import (
     DWD_ORDERS,
     ODS_PAYMENTS,
     REGION,
+    RETAIL_DW,
     SECRET_ID,
     SECRET_KEY,
     YESTERDAY,
     new_sandbox,
 )
+from tests.worlds import PROJECT_ID, TASK_ID, backfill_world
 from wedata_mcp.sandbox import states
 from wedata_mcp.sandbox.app import Sandbox
 from wedata_mcp.sandbox.server import serve_in_thread
@@ -119,3 +122,44 @@ def test_sdk_gets_secret_id_not_found_for_an_unknown_id(served: tuple[Sandbox, s
         sdk_client(endpoint, secret_id="AKIDunknown000000000000000000000000").RunRerunScheduleInstances(request)
     assert caught.value.get_code() == "AuthFailure.SecretIdNotFound"
     assert len(sandbox.world.rerun_records) == before
+
+
+def test_sdk_reads_the_documented_instance_shapes(served: tuple[Sandbox, str]) -> None:
+    _, endpoint = served
+    request = models.DescribeScheduleInstancesRequest()
+    condition = {"TaskIdList": [ODS_PAYMENTS], "DateFrom": YESTERDAY, "DateTo": YESTERDAY, "CycleList": ["D"]}
+    params = {"ProjectId": RETAIL_DW, "PageIndex": 1, "PageSize": 10, "SearchCondition": condition}
+    request.from_json_string(json.dumps(params))
+    (item,) = sdk_client(endpoint).DescribeScheduleInstances(request).Data.Items
+    assert item.InstanceKey == f"{ODS_PAYMENTS}_{YESTERDAY}" and item.CycleType == "D"
+    assert item.CostTime is not None and re.fullmatch(r"\d{2}:\d{2}:\d{2}\.\d{3}", item.CostTime)
+    assert (item.TryLimit, item.Tries, item.RetryAttempts, item.AllowRedoType) == (3, 3, 2, "ALL")
+    assert item.IgnoreEvent is False
+
+
+def test_sdk_reruns_a_backfill_with_parallel_num_and_data_time_order() -> None:
+    sandbox = new_sandbox(time.time, world=backfill_world(4))  # runs last 300 s: nothing moves during the test
+    with serve_in_thread(sandbox, host="127.0.0.1") as url:
+        client = sdk_client(url.removeprefix("http://"))
+        rerun = models.RunRerunScheduleInstancesRequest()
+        rerun.from_json_string(
+            json.dumps(
+                {
+                    "Instances": [{"TaskId": TASK_ID, "CurRunDate": f"2025-01-0{d} 00:00:00"} for d in (1, 2, 3, 4)],
+                    "RerunType": "1",
+                    "CheckFather": True,
+                    "CheckParentType": "MAKE_SCOPE",
+                    "SkipEventListening": True,
+                    "ParallelNum": 2,
+                    "DataTimeOrder": 2,
+                }
+            )
+        )
+        assert client.RunRerunScheduleInstances(rerun).Data.Result is True
+        describe = models.DescribeScheduleInstancesRequest()
+        describe.from_json_string(json.dumps({"ProjectId": PROJECT_ID, "PageIndex": 1, "PageSize": 10}))
+        items = client.DescribeScheduleInstances(describe).Data.Items
+    by_day = {i.CurRunDate[:10]: i for i in items}
+    assert {d for d, i in by_day.items() if i.State == states.RUNNING} == {"2025-01-04", "2025-01-03"}
+    assert {d for d, i in by_day.items() if i.State == states.WAITING_RUN} == {"2025-01-02", "2025-01-01"}
+    assert all(i.IgnoreEvent is True and i.RedoFlag == 1 and i.Tries in (0, 1) for i in items)

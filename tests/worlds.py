@@ -39,3 +39,16 @@ def backfill_world(days: int, *, state: str = "4", first_day: str = "2025-01-01"
 
 def all_instances(world: World) -> list[dict[str, str]]:
     return [{"TaskId": k.task_id, "CurRunDate": k.cur_run_date} for k in sorted(world.instances)]
+
+
+def small_world(tasks: list[dict[str, Any]], instances: list[dict[str, Any]], *, now: str) -> World:
+    """A one-workflow world from task and instance dicts in the seed's format (task defaults filled in)."""
+    return World.from_dict(
+        {
+            "now": now,
+            "projects": [{"project_id": PROJECT_ID, "project_name": "small", "project_ident": "small"}],
+            "workflows": [{"workflow_id": WORKFLOW_ID, "workflow_name": "small_daily", "project_id": PROJECT_ID}],
+            "tasks": [{"task_name": t["task_id"], "workflow_id": WORKFLOW_ID, "in_charge": "ops"} | t for t in tasks],
+            "instances": [{"tries": 1} | i for i in instances],
+        }
+    )

@@ -1,6 +1,6 @@
 """The WeData actions the simulator answers, each a function of (world, parameters, simulated now).
 
-A refused rerun (unknown instance, nothing to rerun, CheckFather) is an error envelope and changes
+A refused rerun (unknown instance, nothing to rerun, CheckFather, AllowRedoType) is an error envelope and changes
 nothing: `ResourceNotFound` for instances that do not exist, `FailedOperation` (the code the API
 reference documents for this action) for the rest.
 """
@@ -27,6 +27,12 @@ Handler = Callable[[World, dict[str, Any], datetime], dict[str, Any]]
 
 
 def _refusal(expansion: RerunExpansion) -> str:
+    if expansion.not_redoable:
+        key = expansion.not_redoable[0]
+        return (
+            f"AllowRedoType: the task of TaskId={key.task_id} CurRunDate={key.cur_run_date} does not allow "
+            "rerunning this instance in its current state"
+        )
     first = expansion.unmet_upstream[0]
     more = len(expansion.unmet_upstream) - 1
     return (
@@ -52,7 +58,7 @@ def run_rerun_schedule_instances(world: World, params: dict[str, Any], now: date
         if expansion.refused:
             raise APIError("FailedOperation", _refusal(expansion))
         async_id = f"async-{uuid.uuid4().hex}" if request.AsyncMode else None
-        start_rerun(world, expansion.rerun, now)
+        start_rerun(world, expansion.plan, now)
         world.reruns.append(request.wire_params())
         world.rerun_records.append(
             RerunRecord(

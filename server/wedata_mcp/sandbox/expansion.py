@@ -9,25 +9,34 @@ Semantics the simulator gives the documented codes:
   project, "3" everything linked by cross-workflow/cross-project dependencies. Downstream is what is
   reachable through instances inside that bound (a path that leaves the bound stops there). Absent
   means "1", the narrowest.
-- CheckFather true: every upstream instance of a covered instance must have succeeded, unless it reruns in
-  the same request (it will run first). CheckParentType "MAKE_SCOPE" checks only the selected instances'
-  upstream, "NONE" turns the check off, "ALL" (or absent) checks all covered instances. CheckFather absent
-  or false: no check. A failed check refuses the whole request (FailedOperation) and reruns nothing.
-- DependentWay, SkipEventListening and the other parameters are accepted and recorded; they do not change
-  which instances rerun.
+- CheckFather true ("检查父任务类型, true: 检查父任务"): every upstream instance of a covered instance must have
+  succeeded, unless it reruns in the same request (it will run first). CheckParentType ("是否检查上游任务: ALL
+  (全部)、 MAKE_SCOPE(选中)、NONE (全部不检查)"): "ALL" (or absent) checks all upstream; "MAKE_SCOPE" checks
+  only among the selected instances (`MakePlanOpsDto.CheckParentType`: "MAKE_SCOPE: 只在（当前补录计划）选中任务
+  中检查"), so an upstream outside the rerun is never checked and one inside it runs first; "NONE" checks
+  nothing. CheckFather absent or false: no check. A failed check refuses the whole request
+  (FailedOperation, the reference's one documented code) and reruns nothing.
+- AllowRedoType of each selected instance's task (`TaskOpsDto.AllowRedoType`: "ALL 表示无论实例运行成功还是失败
+  都允许重跑，NONE表示无论成功或者失败都不允许重跑，FAILURE 表示只有运行失败才能重跑"): "NONE" refuses, "FAILURE"
+  refuses unless the instance is failed (4/5/8/13); a refusal is FailedOperation and reruns nothing.
+- DataTimeOrder ("运行实例数据时间排序 0---正常 1--正序 2 – 逆序") orders the rerun's instances for starting:
+  1 data time ascending, 2 descending (upstream before downstream within a data time), 0 or absent the order
+  they were selected in (then downstream). ParallelNum ("实例运行并发度") caps how many run at once (absent: no
+  cap). Both shape `RunPlan`, which simulation.py plays; neither changes which instances rerun.
+- DependentWay and the other parameters are accepted and recorded; they do not change which instances rerun.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from wedata_mcp.models import RunRerunScheduleInstancesRequest
 from wedata_mcp.models.base import wire_datetime
 from wedata_mcp.sandbox import search, states
 from wedata_mcp.sandbox.protocol import APIError
-from wedata_mcp.sandbox.world import InstanceKey, World
+from wedata_mcp.sandbox.world import InstanceKey, RunPlan, World
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +58,35 @@ class RerunExpansion:
     selected: tuple[InstanceKey, ...]
     rerun: tuple[InstanceKey, ...]  # every instance that reruns, upstream before downstream
     unmet_upstream: tuple[UnmetUpstream, ...]  # empty unless CheckFather applies and something blocks
+    not_redoable: tuple[InstanceKey, ...] = ()  # selected instances their task's AllowRedoType forbids rerunning
+    plan: RunPlan = field(default_factory=lambda: RunPlan(()))
 
     @property
     def refused(self) -> bool:
-        return bool(self.unmet_upstream)
+        return bool(self.unmet_upstream or self.not_redoable)
+
+
+def _redoable(world: World, key: InstanceKey) -> bool:
+    allowed = world.tasks[key.task_id].allow_redo_type
+    return allowed == "ALL" or (allowed == "FAILURE" and world.instances[key].state in states.FAILED_CODES)
+
+
+def _plan(
+    world: World, request: RunRerunScheduleInstancesRequest, selected: list[InstanceKey], covered: set[InstanceKey]
+) -> RunPlan:
+    topo = world.task_order
+    if request.DataTimeOrder == 1:
+        members = sorted(covered, key=lambda k: (k.cur_run_date, topo(k.task_id)))
+    elif request.DataTimeOrder == 2:
+        members = sorted(covered, key=lambda k: (_descending(k.cur_run_date), topo(k.task_id)))
+    else:  # 0 "正常": no data-time order imposed; the simulator keeps the selection's order, then the rest
+        rank = {k: n for n, k in enumerate(selected)}
+        members = sorted(covered, key=lambda k: (rank.get(k, len(rank)), world.sort_key(k)))
+    return RunPlan(tuple(members), request.ParallelNum, bool(request.SkipEventListening))
+
+
+def _descending(text: str) -> tuple[int, ...]:
+    return tuple(-ord(c) for c in text)
 
 
 def _selected(world: World, request: RunRerunScheduleInstancesRequest) -> list[InstanceKey]:
@@ -106,12 +140,16 @@ def expand_rerun(world: World, request: RunRerunScheduleInstancesRequest | Mappi
             for key in selected:
                 covered |= downstream(world, key, son)
         ordered = tuple(sorted(covered, key=world.sort_key))
-        check = bool(request.CheckFather) and request.CheckParentType != "NONE"
-        checked = selected if request.CheckParentType == "MAKE_SCOPE" else list(ordered)
+        # MAKE_SCOPE checks only among the rerun's own instances, which run upstream first: nothing to refuse.
+        check = bool(request.CheckFather) and request.CheckParentType in (None, "ALL")
         unmet = tuple(
             UnmetUpstream(key, up, world.instances[up].state)
-            for key in (checked if check else [])
+            for key in (ordered if check else ())
             for up in world.upstream_instances(key)
-            if up not in covered and world.instances[up].state != states.SUCCESS
+            if up not in covered and world.instances[up].state not in states.DONE
         )
-    return RerunExpansion(rerun_type, son, bool(request.CheckFather), tuple(selected), ordered, unmet)
+        not_redoable = tuple(k for k in selected if k in covered and not _redoable(world, k))
+        plan = _plan(world, request, selected, covered)
+    return RerunExpansion(
+        rerun_type, son, bool(request.CheckFather), tuple(selected), ordered, unmet, not_redoable, plan
+    )

@@ -1,10 +1,12 @@
 """Selecting instances with an `InstanceApiOpsRequest` (SearchCondition), as DescribeScheduleInstances does.
 
+Sources are the SDK's `InstanceApiOpsRequest` docstrings (docs/simulator.md, rules Q1-Q4):
 Filters combine with AND; a list filter matches any of its values. Name filters and Keyword are
-case-insensitive substring matches (the SDK calls them fuzzy); Keyword looks at TaskId and TaskName.
-DateFrom/DateTo bound CurRunDate inclusively. With `DagDeal: true` and `Instance: {TaskId, CurRunDate}`
-the result is that instance's parents (`DagType` "1") or children ("2", the default) up to `DagDepth`
-levels (1 to 6, default 1), across workflows and projects; the other filters then narrow it.
+case-insensitive substring matches ("按照taskName模糊查询", "关键字模糊查询"); Keyword looks at TaskId and TaskName.
+DateFrom/DateTo ("数据时间") bound CurRunDate inclusively. InstanceType "0 补录类型 1 周期实例 2 非周期实例": every
+simulated instance is periodic. With `DagDeal: true` ("是否dag") and `Instance: {TaskId, CurRunDate}` the result is
+that instance's parents (`DagType` "1 父实例") or children ("2 子实例", the default) up to `DagDepth` levels
+("dag深度 默认为1，取值 1-6"), across workflows and projects; the other filters then narrow it.
 """
 
 from __future__ import annotations

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from wedata_mcp.sandbox import states
 
 WIRE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # the simulator reads times its own way, not the product's
+
+# Cycle units as the SDK spells them: `DescribeBatchOperateTaskDTO.CycleUnit` "周期类型D天周期 H小时 C crontab类型
+# I分钟 O一次性 Y年 R用户驱动 W周 M月" (also `DescribeRelatedTasksByTaskIdRequest.CycleTypeList` "D：天 ...").
+CycleUnit = Literal["D", "H", "C", "I", "O", "Y", "R", "W", "M"]
+# `TaskOpsDto.AllowRedoType`: "ALL 表示无论实例运行成功还是失败都允许重跑，NONE表示无论成功或者失败都不允许重跑，
+# FAILURE 表示只有运行失败才能重跑".
+AllowRedoType = Literal["ALL", "FAILURE", "NONE"]
 
 
 def _datetime_text(value: str) -> str:
@@ -40,10 +47,15 @@ class SeedTask(_Strict):
     in_charge: str
     task_type_id: int = 34
     task_type_desc: str = "Hive SQL"
-    cycle_type: str = "D_CYCLE"
+    cycle_type: CycleUnit = "D"
     upstream: list[str] = Field(default_factory=list[str], description="Upstream task IDs (same data time).")
     run_seconds: int = Field(300, ge=1, description="How long a run takes, in simulated seconds.")
-    try_limit: int = Field(3, ge=1)
+    try_limit: int = Field(3, ge=1, description="Runs allowed per trigger (InstanceOpsDto.TryLimit 尝试运行次数).")
+    retry_wait_minutes: int = Field(5, ge=0, description="Wait before an automatic retry (TaskOpsDto.RetryWait, 分钟).")
+    allow_redo_type: AllowRedoType = "ALL"
+    event: str | None = Field(None, description="An event the task's instances wait for (state 0) before running.")
+    # InstanceLifeDetailDto.DetailState "SKIP_RUNNING 表示 终态-被上游分支节点跳过的分支": state 21, 跳过运行.
+    skipped_branch: bool = Field(False, description="A branch its upstream branch node does not take (state 21).")
     keeps_failing: bool = Field(False, description="Every run of this task fails (a bug a rerun will not fix).")
     failure_message: str = "task failed"
 

@@ -2,7 +2,8 @@
 
 Every task here is daily, and a dependency links instances with the same data time (`CurRunDate`):
 instance (T, d) depends on (U, d) for every upstream task U of T. An upstream instance that does not
-exist (the task had no run that day) does not block. Times are simulated `datetime`s; `simulation.py`
+exist (the task had no run that day) does not block — both are the simulator's choices, not documented
+(docs/simulator.md lists them). Times are simulated `datetime`s; `simulation.py`
 moves instances along as the time passed to `advance` grows.
 """
 
@@ -55,6 +56,19 @@ class Workflow:
 Task = SeedTask  # a task is exactly what the seed says about it
 
 
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """How one accepted rerun runs: its instances in start priority order, and how many may run at once.
+
+    `RunRerunScheduleInstancesRequest.ParallelNum` "实例运行并发度" caps `parallel_num` (None: no cap);
+    `DataTimeOrder` "运行实例数据时间排序 0---正常 1--正序 2 – 逆序" decides `members`' order (see expansion.py).
+    """
+
+    members: tuple[InstanceKey, ...]
+    parallel_num: int | None = None
+    skip_event: bool = False
+
+
 @dataclass(slots=True)
 class Instance:
     """One schedule instance and its latest run."""
@@ -70,6 +84,9 @@ class Instance:
     error_desc: str | None = None
     log: list[str] = field(default_factory=lambda: [])
     waiting_since: datetime | None = None
+    first_start_time: datetime | None = None  # the first attempt since the last trigger (FirstStartTime)
+    ignore_event: bool = False  # rerun with SkipEventListening (InstanceOpsDto.IgnoreEvent 忽略事件)
+    plan: RunPlan | None = None  # the rerun that last triggered it, while it belongs to one
 
     @property
     def key(self) -> InstanceKey:
@@ -130,6 +147,7 @@ class World:
                 state=i.state,
                 tries=i.tries,
                 start_time=start,
+                first_start_time=start,
                 end_time=parse_time(i.end_time) if i.end_time else None,
                 error_desc=i.error_desc,
                 log=list(i.log),
