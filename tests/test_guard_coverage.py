@@ -27,6 +27,7 @@ READ_ACTIONS = frozenset({"DescribeScheduleInstances", "DescribeInstanceLastLog"
 READ_ONLY_EXAMPLES: dict[str, list[dict[str, Any]]] = {
     "find_schedule_instances": [{}, {"state": ["failed"], "workflow": "ods", "date_from": "2026-11-24"}],
     "get_schedule_instance": [{"task_id": "20240318094455702", "cur_run_date": "2026-11-24 00:00:00"}],
+    "get_instance_lineage": [{"TaskId": "20240318094455702", "CurRunDate": "2026-11-24 00:00:00", "Depth": 2}],
 }
 
 
