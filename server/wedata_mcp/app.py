@@ -20,6 +20,7 @@ from wedata_mcp.cloud.ratelimit import RateLimits
 from wedata_mcp.cloud.reader import WeDataReader
 from wedata_mcp.guardrail.audit import AuditSink, JsonLinesAudit, default_audit_path
 from wedata_mcp.guardrail.blast import BlastRadiusResolver
+from wedata_mcp.guardrail.follow import Follower
 from wedata_mcp.guardrail.gate import Guardrail
 from wedata_mcp.guardrail.policy import ExecutionBudget, Policy
 from wedata_mcp.guardrail.store import MemoryTokenStore, TokenStore
@@ -27,6 +28,7 @@ from wedata_mcp.guardrail.tokens import TokenAuthority
 from wedata_mcp.prompts import default_prompts_dir, load_prompts
 from wedata_mcp.resources import add_resources
 from wedata_mcp.settings import Settings
+from wedata_mcp.tools.follow import follow_tool
 from wedata_mcp.tools.instances import instance_tools
 from wedata_mcp.tools.lineage import lineage_tool
 from wedata_mcp.tools.rerun import rerun_tool
@@ -45,6 +47,7 @@ class Runtime:
     reader: WeDataReader
     guardrail: Guardrail
     resolver: BlastRadiusResolver
+    follower: Follower
 
 
 def _runtime(ctx: Context[Any, Any]) -> Runtime:
@@ -79,6 +82,7 @@ def build_server(
     if policy is None:
         policy = Policy.from_file(settings.policy_file) if settings.policy_file else Policy()
     budget = ExecutionBudget(policy.max_executions_per_minute)
+    readable = audit if isinstance(audit, JsonLinesAudit) else None  # the follow-through tool reads it back
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Runtime]) -> AsyncGenerator[Runtime]:
@@ -100,7 +104,8 @@ def build_server(
                 stop_on_failure=settings.on_batch_failure == "stop",
                 in_flight=settings.batch_concurrency,
             )
-            yield Runtime(reader, guardrail, resolver)
+            follower = Follower(readable, authority, resolver, guardrail.prepare)
+            yield Runtime(reader, guardrail, resolver, follower)
         finally:
             await client.aclose()
 
@@ -108,6 +113,7 @@ def build_server(
     read_only = settings.read_only or policy.read_only
     tools = instance_tools(lambda ctx: _runtime(ctx).reader)
     tools.append(lineage_tool(lambda ctx: _runtime(ctx).resolver))
+    tools.append(follow_tool(lambda ctx: _runtime(ctx).follower))
     if not read_only:
         tools.append(rerun_tool(lambda ctx: _runtime(ctx).guardrail, settings.approval))
     server = MCPServer(
