@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,7 @@ def build_server(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
+    now: Callable[[], float] | None = None,
     audit: AuditSink | None = None,
     store: TokenStore | None = None,
     home: Path | None = None,
@@ -70,15 +72,20 @@ def build_server(
     policy: Policy | None = None,
 ) -> MCPServer[Runtime]:
     """A ready MCP server. Process-wide parts (rate limiter, token authority and store, audit) are shared by
-    every session; each session's lifespan owns one pooled HTTP client."""
+    every session; each session's lifespan owns one pooled HTTP client.
+
+    `clock` is the wall clock that signs requests (the API checks it against its own). `now` (default: `clock`) is
+    every other "now": token expiry (ExpiresAt), the audit's times and "yesterday" in prompts; with --sandbox, the
+    simulator's clock, so that they agree with the simulated world."""
+    current = now or clock
     target = Target(endpoint=settings.endpoint, region=settings.region, language=settings.language)
     limiter = RateLimits(settings.rate_limit_per_second)
     # No configured secret: a random per-process one, so a restart voids every outstanding token.
     secret = settings.token_secret.encode() if settings.token_secret else secrets.token_bytes(32)
-    authority = TokenAuthority(secret, settings.token_ttl_seconds, clock)
+    authority = TokenAuthority(secret, settings.token_ttl_seconds, current)
     if audit is None:
-        audit = JsonLinesAudit(settings.audit_log or default_audit_path(home or Path.home()), clock)
-    token_store = store or MemoryTokenStore(clock)
+        audit = JsonLinesAudit(settings.audit_log or default_audit_path(home or Path.home()), current)
+    token_store = store or MemoryTokenStore(current)
     if policy is None:
         policy = Policy.from_file(settings.policy_file) if settings.policy_file else Policy()
     budget = ExecutionBudget(policy.max_executions_per_minute)
@@ -124,7 +131,11 @@ def build_server(
         tools=tools,
         lifespan=lifespan,
     )
-    for prompt in load_prompts(prompts_dir or default_prompts_dir()):
+
+    def today() -> date:
+        return datetime.fromtimestamp(current()).date()  # read at each rendering
+
+    for prompt in load_prompts(prompts_dir or default_prompts_dir(), today):
         server.add_prompt(prompt)
     add_resources(server, audit)
     return server

@@ -116,10 +116,13 @@ def _serve(args: argparse.Namespace) -> int:
         "allowed_origins": args.allowed_origins,
         "token_store": args.token_store,
     }
+    now = None
     if args.sandbox:
         from wedata_mcp.sandbox.cli import start_background_sandbox
 
-        env.update(start_background_sandbox())
+        sandbox = start_background_sandbox()
+        env.update(sandbox.env)
+        now = sandbox.now  # one clock: tokens, the audit and prompts follow the simulated world's time
     settings = Settings.from_env(env, **overrides)
     if settings.token_secret and settings.token_store == "memory":  # noqa: S105 - the kind of store
         # A shared secret makes tokens valid beyond this process, but a memory store forgets which were used:
@@ -133,7 +136,7 @@ def _serve(args: argparse.Namespace) -> int:
     credentials = load_credentials(env, Path.home())
     if credentials is None:
         logger.warning("no Tencent Cloud credentials found; tools will report how to configure them")
-    server = build_server(settings, credentials, store=_token_store(settings))
+    server = build_server(settings, credentials, store=_token_store(settings), now=now)
     if http is None:
         server.run("stdio")
         return 0
