@@ -1,5 +1,6 @@
 """One clock in the sandbox: with --sandbox, "yesterday" in the prompts, a token's ExpiresAt and the audit's times
-follow the simulator's clock (the seeded world's now, 2026-11-25 09:00), not the wall clock."""
+follow the simulator's clock (the seeded world's now, 2026-11-25 09:00), not the wall clock; a server in another
+process (the demo's) follows it from WEDATA_MCP_SANDBOX_CLOCK."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from wedata_mcp.app import build_server
 from wedata_mcp.cloud.credentials import Credentials
 from wedata_mcp.sandbox.app import Sandbox
 from wedata_mcp.sandbox.protocol import Account
-from wedata_mcp.settings import Settings
+from wedata_mcp.sandbox.timeline import StoryClock, following
+from wedata_mcp.settings import Settings, SettingsError
 
 pytestmark = pytest.mark.anyio
 
@@ -78,3 +80,13 @@ async def test_a_server_given_the_simulators_clock_keeps_signing_with_the_wall_c
     assert "yesterday, 2026-11-24" in rendered(prompt)
     assert abs(expires_at(preview.structured_content) - (SEEDED_NOW + TTL)) < timedelta(minutes=1)
     assert datetime.fromisoformat(preview.structured_content["ExpiresAt"]).tzinfo == UTC
+
+
+def test_a_server_in_another_process_follows_the_simulators_clock_from_its_spec() -> None:
+    wall = [1_800_000_000.0]
+    story = StoryClock(SEEDED_NOW, lambda: wall[0], speed=1000)
+    clock = following(story.spec(), lambda: wall[0])
+    wall[0] += 1.5
+    assert abs(clock() - story.now().timestamp()) < 0.01
+    with pytest.raises(SettingsError, match="WEDATA_MCP_SANDBOX_CLOCK"):
+        Settings.from_env({"WEDATA_MCP_SANDBOX_CLOCK": "soon"})

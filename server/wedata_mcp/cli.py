@@ -124,6 +124,15 @@ def _serve(args: argparse.Namespace) -> int:
         env.update(sandbox.env)
         now = sandbox.now  # one clock: tokens, the audit and prompts follow the simulated world's time
     settings = Settings.from_env(env, **overrides)
+    if settings.sandbox_clock and now is None:
+        import time
+
+        from wedata_mcp.sandbox.timeline import following
+
+        try:
+            now = following(settings.sandbox_clock, time.time)
+        except ValueError:
+            raise SettingsError("WEDATA_MCP_SANDBOX_CLOCK: not a simulator clock ('STORY,WALL,SPEED')") from None
     if settings.token_secret and settings.token_store == "memory":  # noqa: S105 - the kind of store
         # A shared secret makes tokens valid beyond this process, but a memory store forgets which were used:
         # after a restart, or on another replica, a used token would run its rerun again.

@@ -36,6 +36,7 @@ ENV_NAMES: dict[str, str] = {
     "batch_size": "WEDATA_MCP_BATCH_SIZE",
     "on_batch_failure": "WEDATA_MCP_ON_BATCH_FAILURE",
     "batch_concurrency": "WEDATA_MCP_BATCH_CONCURRENCY",
+    "sandbox_clock": "WEDATA_MCP_SANDBOX_CLOCK",
 }
 
 
@@ -91,6 +92,9 @@ class Settings(BaseModel):
     on_batch_failure: Literal["stop", "continue"] = "stop"
     # Batches in flight at once (the per-action rate limit still sets the pace).
     batch_concurrency: int = Field(4, ge=1, le=20)
+    # A simulator's clock (its StoryClock.spec()) for a server pointed at one in another process, e.g. the demo's:
+    # tokens, the audit and prompts then follow the simulated world's time. Unset: the wall clock.
+    sandbox_clock: str | None = Field(None, pattern=r"^[0-9.]+,[0-9.]+,[0-9.e+-]+$")
 
     def __repr__(self) -> str:
         shown = {k: v for k, v in self.model_dump().items() if k not in _SECRET_FIELDS}
