@@ -48,8 +48,12 @@ async def test_lineage_three_levels_deep_names_every_instance_with_its_state_pro
         (2, chain_task(6), "waiting_upstream", CHAIN_PROJECTS[1]),
         (3, chain_task(7), "waiting_upstream", CHAIN_PROJECTS[1]),
     ]
-    assert found["Downstream"][1]["Via"] == f"{chain_task(5)}@{CHAIN_DAY}"
-    assert found["Downstream"][0]["TaskName"] == "chain_step_5"
+    assert found["Downstream"][1]["Via"] == chain_task(5)  # the same data time: its TaskId says it
+    assert found["Downstream"][0]["TaskName"] == "chain_step_5" and "Via" not in json.loads(text(result))["Upstream"][0]
+    assert found["Projects"] == {CHAIN_PROJECTS[0]: "chain_1", CHAIN_PROJECTS[1]: "chain_2"}
+    # A listed instance costs the model at most 200 bytes of text.
+    listed = json.loads(text(result))["Downstream"]
+    assert max(len(json.dumps(i, separators=(",", ":"), ensure_ascii=False).encode()) for i in listed) <= 200
     assert found["Complete"] is True and found["Unresolved"] == []
     assert sorted(found["Deeper"]) == ["downstream", "upstream"]  # level 3 had instances: deeper was not asked
     assert wire.sent == 0

@@ -23,7 +23,7 @@ from wedata_mcp.tools.results import compact
 from wedata_mcp.tools.sdk import function_tool
 
 MAX_WAIT_SECONDS = 300
-LISTED = 50
+LISTED = 20
 # Polling while waiting: soon at first (a short rerun), then every 10 s; a poll is one look-up per 100 task IDs.
 POLL_SECONDS = (1.0, 2.0, 5.0, 10.0)
 

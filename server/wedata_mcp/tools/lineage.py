@@ -32,17 +32,18 @@ class LinkedInstance(BaseModel):
     TaskId: str
     CurRunDate: str
     TaskName: str | None = None
-    State: str | None = None
     StateName: str
-    ProjectId: str | None = None
-    ProjectName: str | None = None
-    WorkflowName: str | None = None
+    ProjectId: str | None = Field(None, description="Named in Projects.")
     Level: int = Field(0, description="Steps from the instance asked about (0: itself).")
-    Via: str | None = Field(None, description="'TaskId@CurRunDate' one level closer.")
+    Via: str | None = Field(
+        None,
+        description="From level 2, the instance one level closer: TaskId if same CurRunDate, else TaskId@CurRunDate.",
+    )
 
 
 class InstanceLineage(BaseModel):
     Instance: LinkedInstance
+    Projects: dict[str, str | None] = Field(description="ProjectId -> ProjectName, once for every listed instance.")
     Upstream: list[LinkedInstance] | None = Field(None, description="What it depends on, nearest first.")
     Downstream: list[LinkedInstance] | None = Field(None, description="What depends on it, nearest first.")
     Deeper: list[Direction] = Field(description="Directions with levels beyond Depth not looked up.")
@@ -56,14 +57,17 @@ def linked(instance: InstanceOpsView, related: Related | None = None) -> LinkedI
         TaskId=instance.TaskId,
         CurRunDate=instance.CurRunDate,
         TaskName=instance.TaskName,
-        State=instance.State,
         StateName=state_name(instance.State),
         ProjectId=instance.ProjectId,
-        ProjectName=instance.ProjectName,
-        WorkflowName=instance.WorkflowName,
         Level=related.level if related else 0,
-        Via="@".join(related.via) if related else None,
+        # Level 1 is reached from the instance asked about: saying so on every row would only cost context.
+        Via=_via(instance, related) if related and related.level > 1 else None,
     )
+
+
+def _via(instance: InstanceOpsView, related: Related) -> str:
+    task, when = related.via
+    return task if when == instance.CurRunDate else f"{task}@{when}"
 
 
 def lineage_tool(resolver_of: Callable[[Context[Any, Any]], BlastRadiusResolver]) -> Tool:
@@ -85,8 +89,10 @@ def lineage_tool(resolver_of: Callable[[Context[Any, Any]], BlastRadiusResolver]
             directions: tuple[Direction, ...] = ("upstream", "downstream") if Direction == "both" else (Direction,)
             walked = await lineage(resolver, found[0], directions, Depth)
             listed = {d: [linked(r.instance, r) for r in rs] for d, rs in walked.related.items()}
+            everyone = [walked.origin, *(r.instance for rs in walked.related.values() for r in rs)]
             return InstanceLineage(
                 Instance=linked(walked.origin),
+                Projects={i.ProjectId: i.ProjectName for i in everyone if i.ProjectId},
                 Upstream=listed.get("upstream"),
                 Downstream=listed.get("downstream"),
                 Deeper=walked.deeper,
