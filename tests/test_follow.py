@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from mcp import Client
 
 from tests.conftest import SECRET_ID, SECRET_KEY
 from tests.inproc import TOOL, Wire, make_server, text
-from tests.worlds import CHAIN_DAY, chain_task, chain_world
+from tests.worlds import CHAIN_DAY, all_instances, backfill_world, chain_task, chain_world
 from wedata_mcp.sandbox.app import Sandbox
 from wedata_mcp.sandbox.protocol import Account
 
@@ -101,3 +102,29 @@ async def test_following_what_was_never_executed_is_a_clear_error(tmp_path: Path
     assert unknown.is_error and "no-such-request" in text(unknown)
     assert forged.is_error and "ConfirmationToken" in text(forged)
     assert neither.is_error and "exactly one of RequestId or ConfirmationToken" in text(neither)
+
+
+async def test_a_batch_wedata_refused_is_said_and_only_the_accepted_batches_are_followed(tmp_path: Path) -> None:
+    accounts = {SECRET_ID: Account(SECRET_ID, SECRET_KEY)}
+    sandbox = Sandbox(accounts=accounts, world=backfill_world(4), speed=1e-6)
+
+    def refused(_: httpx.Request) -> httpx.Response:
+        body = {"Response": {"Data": {"Result": False, "ErrorDesc": "quota"}, "RequestId": "refused-batch-2"}}
+        return httpx.Response(200, json=body)
+
+    arguments = {"Instances": all_instances(sandbox.world), "RerunType": "1", "CheckFather": False}
+    async with Client(make_server(tmp_path, Wire(sandbox, {2: refused}), batch_size=2, batch_concurrency=1)) as client:
+        preview = await client.call_tool(TOOL, arguments)
+        assert preview.structured_content is not None, text(preview)
+        executed = await client.call_tool(
+            TOOL, arguments | {"ConfirmationToken": preview.structured_content["ConfirmationToken"]}
+        )
+        assert executed.structured_content is not None, text(executed)
+        first = executed.structured_content["BatchResults"][0]["RequestId"]
+        result = await client.call_tool(FOLLOW, {"RequestId": first})
+    found = result.structured_content
+    assert found is not None, text(result)
+    assert found["RequestIds"] == [first, "refused-batch-2"]
+    assert found["Batches"] == ["batch 2: refused by WeData"]
+    assert found["TotalCount"] == 2  # the first batch's two days; the refused batch reran nothing
+    assert {i["CurRunDate"][:10] for i in found["Unfinished"]} == {"2025-01-01", "2025-01-02"}
