@@ -90,6 +90,9 @@ async def test_every_prompt_names_only_tools_the_server_lists_and_follows_its_re
             assert named <= tools, (prompt.name, named - tools)
             # Explore with lineage, never a dry run; after the rerun, one call tells how it went.
             assert {"get_instance_lineage", "follow_rerun"} <= named, prompt.name
+        # The server's instructions say the same, naming only listed tools.
+        told = set(re.findall(r"\b([a-z]+(?:_[a-z]+)+)\b", client.instructions or ""))
+        assert {"rerun_schedule_instances", "get_instance_lineage", "follow_rerun"} <= told <= tools
 
 
 def test_today_and_yesterday_are_the_servers_dates_not_arguments(tmp_path: Path) -> None:
