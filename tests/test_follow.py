@@ -128,3 +128,19 @@ async def test_a_batch_wedata_refused_is_said_and_only_the_accepted_batches_are_
     assert found["Batches"] == ["batch 2: refused by WeData"]
     assert found["TotalCount"] == 2  # the first batch's two days; the refused batch reran nothing
     assert {i["CurRunDate"][:10] for i in found["Unfinished"]} == {"2025-01-01", "2025-01-02"}
+
+
+async def test_waiting_is_bounded_and_ends_with_what_is_still_unfinished(tmp_path: Path) -> None:
+    async with rerun_chain(tmp_path, speed=1e-6) as (client, executed, _):
+        progress = Progress()
+        with anyio.fail_after(30):
+            result = await client.call_tool(
+                FOLLOW, {"RequestId": executed["RequestId"], "WaitSeconds": 1}, progress_callback=progress
+            )
+        too_long = await client.call_tool(FOLLOW, {"RequestId": executed["RequestId"], "WaitSeconds": 301})
+    found = result.structured_content
+    assert found is not None, text(result)
+    assert found["Finished"] is False and len(found["Unfinished"]) == 3
+    assert 1 <= found["WaitedSeconds"] < 5
+    assert progress.seen and all(p < 3 for p, _, _ in progress.seen)
+    assert too_long.is_error and "WaitSeconds" in text(too_long)

@@ -108,12 +108,13 @@ def follow_tool(follower_of: Callable[[Context[Any, Any]], Follower]) -> Tool:
             followed = await follower.follow(execution)
             polls = iter(POLL_SECONDS)
             total = len(followed.instances)
-            while followed.unfinished and time.monotonic() - started < WaitSeconds:
-                done = total - len(followed.unfinished)
-                await ctx.report_progress(done, total, f"{done}/{total} finished")
-                left = WaitSeconds - (time.monotonic() - started)
-                await anyio.sleep(min(next(polls, POLL_SECONDS[-1]), max(left, 0.0)))
-                await follower.refresh(followed)
+            # Bounded strictly: a slow look-up is cut at the deadline, keeping the states last read.
+            with anyio.move_on_after(WaitSeconds):
+                while followed.unfinished and WaitSeconds:
+                    done = total - len(followed.unfinished)
+                    await ctx.report_progress(done, total, f"{done}/{total} finished")
+                    await anyio.sleep(next(polls, POLL_SECONDS[-1]))
+                    await follower.refresh(followed)
             if WaitSeconds and total:
                 done = total - len(followed.unfinished)
                 await ctx.report_progress(done, total, f"{done}/{total} finished")
