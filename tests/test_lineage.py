@@ -13,8 +13,10 @@ from mcp import Client
 from tests.conftest import SECRET_ID, SECRET_KEY
 from tests.inproc import Wire, make_server, text
 from tests.worlds import CHAIN_DAY, CHAIN_PROJECTS, chain_task, chain_world
+from wedata_mcp.guardrail.lineage import MAX_RELATED
 from wedata_mcp.sandbox.app import Sandbox
 from wedata_mcp.sandbox.protocol import Account
+from wedata_mcp.sandbox.world import World
 
 pytestmark = pytest.mark.anyio
 
@@ -95,3 +97,35 @@ async def test_lineage_of_an_unknown_instance_is_a_clear_error(tmp_path: Path) -
         bad = await client.call_tool(TOOL, {"TaskId": chain_task(1), "CurRunDate": "yesterday"})
     assert result.is_error and "no instance of task 999" in text(result)
     assert bad.is_error and "CurRunDate" in text(bad)
+
+
+async def test_a_lineage_too_wide_to_list_is_cut_short_and_says_so(tmp_path: Path) -> None:
+    project, workflow = "4000000000000001", "wf-star"
+    tasks: list[dict[str, Any]] = [{"task_id": "root", "task_name": "root", "workflow_id": workflow, "in_charge": "o"}]
+    tasks += [
+        {
+            "task_id": f"leaf{n:03}",
+            "task_name": f"leaf{n}",
+            "workflow_id": workflow,
+            "in_charge": "o",
+            "upstream": ["root"],
+        }
+        for n in range(MAX_RELATED + 1)
+    ]
+    world = World.from_dict(
+        {
+            "now": "2026-11-25 09:00:00",
+            "projects": [{"project_id": project, "project_name": "star", "project_ident": "star"}],
+            "workflows": [{"workflow_id": workflow, "workflow_name": "star", "project_id": project}],
+            "tasks": tasks,
+            "instances": [{"task_id": t["task_id"], "cur_run_date": CHAIN_DAY, "state": "2"} for t in tasks],
+        }
+    )
+    sandbox = Sandbox(accounts={SECRET_ID: Account(SECRET_ID, SECRET_KEY)}, world=world)
+    async with Client(make_server(tmp_path, Wire(sandbox))) as client:
+        result = await client.call_tool(TOOL, {"TaskId": "root", "CurRunDate": CHAIN_DAY, "Direction": "downstream"})
+    found = result.structured_content
+    assert found is not None, text(result)
+    assert len(found["Downstream"]) == MAX_RELATED
+    assert found["Complete"] is False
+    assert found["Unresolved"] == [f"downstream cut short at {MAX_RELATED} instances"]
