@@ -19,7 +19,7 @@ from wedata_mcp.guardrail.blast import BlastRadiusResolver, Key, reason
 from wedata_mcp.guardrail.prepared import PreparedRerun
 from wedata_mcp.guardrail.tokens import TokenAuthority
 from wedata_mcp.models import RunRerunScheduleInstancesRequest
-from wedata_mcp.models.codes import state_group
+from wedata_mcp.models.codes import state_group, state_name
 from wedata_mcp.models.describe import InstanceOpsView
 
 SCANNED = 20_000  # audit records searched, newest first
@@ -67,7 +67,7 @@ class Followed:
 
     @property
     def by_state(self) -> dict[str, int]:
-        counts = Counter(state_group(i.State) or f"state {i.State}" for i in self.instances)
+        counts = Counter(state_name(i.State) for i in self.instances)
         counts.update({"missing": len(self.missing)} if self.missing else {})
         return dict(sorted(counts.items()))
 
