@@ -299,7 +299,8 @@ async def test_read_only_setting_hides_the_rerun_tool(transport: str, endpoint: 
         with anyio.fail_after(30):
             names = {tool.name for tool in (await c.list_tools()).tools}
             result = await c.call_tool(TOOL, doc_example())
-    assert names == {"find_schedule_instances", "get_schedule_instance"}
+    # Every read-only tool stays (following an execution reads the audit and WeData, never sends).
+    assert names == {"find_schedule_instances", "get_schedule_instance", "get_instance_lineage", "follow_rerun"}
     assert result.is_error and reruns(endpoint) == 0
 
 

@@ -27,7 +27,10 @@ READ_ACTIONS = frozenset({"DescribeScheduleInstances", "DescribeInstanceLastLog"
 READ_ONLY_EXAMPLES: dict[str, list[dict[str, Any]]] = {
     "find_schedule_instances": [{}, {"state": ["failed"], "workflow": "ods", "date_from": "2026-11-24"}],
     "get_schedule_instance": [{"task_id": "20240318094455702", "cur_run_date": "2026-11-24 00:00:00"}],
+    "get_instance_lineage": [{"TaskId": "20240318094455702", "CurRunDate": "2026-11-24 00:00:00", "Depth": 2}],
 }
+# Read-only tools about an execution: tried after one confirmed rerun (its token is passed as ConfirmationToken).
+AFTER_A_RERUN: dict[str, list[dict[str, Any]]] = {"follow_rerun": [{}, {"WaitSeconds": 1}]}
 
 
 class Spy(Wire):
@@ -53,7 +56,8 @@ async def test_every_tool_is_either_read_only_or_gated(tmp_path: Path) -> None:
         annotations = tool.annotations
         read_only = annotations is not None and annotations.read_only_hint is True
         if read_only:
-            assert tool.name in READ_ONLY_EXAMPLES, f"read-only tool {tool.name} has no examples to prove it"
+            examples = READ_ONLY_EXAMPLES | AFTER_A_RERUN
+            assert tool.name in examples, f"read-only tool {tool.name} has no examples to prove it"
         else:
             assert tool.name in GATED, f"mutating tool {tool.name} is not registered as gated"
             assert "ConfirmationToken" in tool.input_schema["properties"], tool.name
@@ -69,6 +73,24 @@ async def test_read_only_tools_send_only_read_actions(tmp_path: Path, name: str)
             assert not result.is_error, result.content
     assert wire.actions, "the example made no call at all"
     assert set(wire.actions) <= READ_ACTIONS
+
+
+@pytest.mark.parametrize("name", sorted(AFTER_A_RERUN))
+async def test_read_only_tools_about_an_execution_send_only_read_actions(tmp_path: Path, name: str) -> None:
+    wire = spy()
+    async with Client(make_server(tmp_path, wire)) as client:
+        preview = await client.call_tool("rerun_schedule_instances", doc_example())
+        assert preview.structured_content is not None, preview.content
+        token = preview.structured_content["ConfirmationToken"]
+        executed = await client.call_tool("rerun_schedule_instances", doc_example() | {"ConfirmationToken": token})
+        assert not executed.is_error, executed.content
+        wire.actions.clear()
+        for arguments in AFTER_A_RERUN[name]:
+            result = await client.call_tool(name, arguments | {"ConfirmationToken": token})
+            assert not result.is_error, result.content
+    assert wire.actions, "the example made no call at all"
+    assert set(wire.actions) <= READ_ACTIONS
+    assert wire.sent == 1  # the rerun itself, and nothing after it
 
 
 @pytest.mark.parametrize("name", sorted(GATED))

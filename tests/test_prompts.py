@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.prompts.base import UserMessage
 
 from wedata_mcp.prompts import PromptFileError, default_prompts_dir, load_prompts, parse_prompt
 
@@ -70,3 +73,32 @@ async def test_every_prompt_comes_in_english_and_chinese(server: MCPServer[Any])
     english = {name for name in names if not name.endswith("-zh")}
     assert len(english) >= 3
     assert {f"{name}-zh" for name in english} == names - english
+
+
+async def test_every_prompt_names_only_tools_the_server_lists_and_follows_its_rerun_through(
+    server: MCPServer[Any],
+) -> None:
+    async with Client(server) as client:
+        listed = (await client.list_tools()).tools
+        tools = {tool.name for tool in listed}
+        parameters = {name for tool in listed for name in tool.input_schema.get("properties", {})}
+        for prompt in (await client.list_prompts()).prompts:
+            arguments = {a.name: "x" for a in prompt.arguments or []}
+            rendered = await client.get_prompt(prompt.name, arguments)
+            body = " ".join(getattr(m.content, "text", "") for m in rendered.messages)
+            named = set(re.findall(r"`([a-z]+(?:_[a-z]+)+)`", body)) - parameters
+            assert named <= tools, (prompt.name, named - tools)
+            # Explore with lineage, never a dry run; after the rerun, one call tells how it went.
+            assert {"get_instance_lineage", "follow_rerun"} <= named, prompt.name
+        # The server's instructions say the same, naming only listed tools.
+        told = set(re.findall(r"\b([a-z]+(?:_[a-z]+)+)\b", client.instructions or ""))
+        assert {"rerun_schedule_instances", "get_instance_lineage", "follow_rerun"} <= told <= tools
+
+
+def test_today_and_yesterday_are_the_servers_dates_not_arguments(tmp_path: Path) -> None:
+    (tmp_path / "p.md").write_text("---\nname: p\ntitle: t\ndescription: d\n---\n$yesterday..$today\n")
+    (prompt,) = load_prompts(tmp_path, today=lambda: date(2026, 11, 25))
+    assert prompt.fn() == [UserMessage("2026-11-24..2026-11-25\n")]
+    (tmp_path / "p.md").write_text("---\nname: p\ntitle: t\ndescription: d\nargument: today | d | optional\n---\n")
+    with pytest.raises(PromptFileError, match="filled by the server"):
+        load_prompts(tmp_path)

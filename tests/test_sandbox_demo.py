@@ -33,5 +33,7 @@ def test_demo_shows_preview_confirmation_execution_and_changed_states() -> None:
     assert positions == sorted(positions), "the transcript's steps are out of order"
     assert f"{ODS_PAYMENTS}  2026-11-24 00:00:00  failed -> success" in out
     assert "waiting for upstream -> success" in out
+    # One clock: the token expires on the simulator's calendar (2026-11-2x), not the wall clock's.
+    assert "(expires 2026-11-2" in out, out[out.find("ConfirmationToken:") :][:200]
     # The simulator's local key is printed nowhere (the SecretId is fine to show; the key never).
     assert "sandbox-secret-key" not in out + done.stderr

@@ -52,3 +52,53 @@ def small_world(tasks: list[dict[str, Any]], instances: list[dict[str, Any]], *,
             "instances": [{"tries": 1} | i for i in instances],
         }
     )
+
+
+CHAIN_DAY = "2026-11-24 00:00:00"
+CHAIN_PROJECTS = ("2000000000000001", "2000000000000002")
+
+
+def chain_task(level: int) -> str:
+    return f"3000000000000000{level}"
+
+
+def chain_world(length: int = 5, *, failed_at: int = 1, running: int | None = None) -> World:
+    """Tasks chain_task(1) -> chain_task(2) -> ... -> chain_task(length), one instance each on CHAIN_DAY; the
+    second half of the chain lives in another project. Instance `failed_at` failed; those after it wait for it
+    (or `running` runs); those before it succeeded."""
+    half = (length + 1) // 2
+    tasks: list[dict[str, Any]] = [
+        {
+            "task_id": chain_task(n),
+            "task_name": f"chain_step_{n}",
+            "workflow_id": f"wf-chain-{1 if n <= half else 2}",
+            "in_charge": "ops",
+            "upstream": [chain_task(n - 1)] if n > 1 else [],
+            "run_seconds": 60,
+        }
+        for n in range(1, length + 1)
+    ]
+
+    def state(n: int) -> str:
+        if n == running:
+            return "1"
+        return "2" if n < failed_at else "4" if n == failed_at else "12"
+
+    return World.from_dict(
+        {
+            "now": "2026-11-25 09:00:00",
+            "projects": [
+                {"project_id": p, "project_name": f"chain_{i}", "project_ident": f"chain_{i}"}
+                for i, p in enumerate(CHAIN_PROJECTS, start=1)
+            ],
+            "workflows": [
+                {"workflow_id": "wf-chain-1", "workflow_name": "chain_first", "project_id": CHAIN_PROJECTS[0]},
+                {"workflow_id": "wf-chain-2", "workflow_name": "chain_second", "project_id": CHAIN_PROJECTS[1]},
+            ],
+            "tasks": tasks,
+            "instances": [
+                {"task_id": chain_task(n), "cur_run_date": CHAIN_DAY, "state": state(n), "tries": 1}
+                for n in range(1, length + 1)
+            ],
+        }
+    )

@@ -123,17 +123,29 @@ def _serve(args: argparse.Namespace) -> int:
         "allowed_origins": args.allowed_origins,
         "token_store": args.token_store,
     }
+    now = None
     if args.sandbox:
         from wedata_mcp.guardrail.audit import sandbox_audit_path
         from wedata_mcp.sandbox.cli import start_background_sandbox
 
-        env.update(start_background_sandbox())
+        sandbox = start_background_sandbox()
+        env.update(sandbox.env)
+        now = sandbox.now  # one clock: tokens, the audit and prompts follow the simulated world's time
         # Simulated reruns never go into the production log that WEDATA_MCP_AUDIT_LOG names; only an explicit
         # --audit-log on this very command line chooses another file.
         overrides["audit_log"] = args.audit_log or sandbox_audit_path(Path.home())
         logger.info("sandbox: audit records go to %s", overrides["audit_log"])
     # Read before the server's modules are imported: a bad value stops start-up at once.
     settings = Settings.from_env(env, **overrides)
+    if settings.sandbox_clock and now is None:
+        import time
+
+        from wedata_mcp.sandbox.timeline import following
+
+        try:
+            now = following(settings.sandbox_clock, time.time)
+        except ValueError:
+            raise SettingsError("WEDATA_MCP_SANDBOX_CLOCK: not a simulator clock ('STORY,WALL,SPEED')") from None
     if settings.token_secret and settings.token_store == "memory":  # noqa: S105 - the kind of store
         # A shared secret makes tokens valid beyond this process, but a memory store forgets which were used:
         # after a restart, or on another replica, a used token would run its rerun again.
@@ -149,7 +161,7 @@ def _serve(args: argparse.Namespace) -> int:
     credentials = load_credentials(env, Path.home())
     if credentials is None:
         logger.warning("no Tencent Cloud credentials found; tools will report how to configure them")
-    server = build_server(settings, credentials, store=_token_store(settings))
+    server = build_server(settings, credentials, store=_token_store(settings), now=now)
     if http is None:
         server.run("stdio")
         return 0

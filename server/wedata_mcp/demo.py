@@ -220,6 +220,10 @@ def run_demo(out: TextIO | None = None) -> int:
             "WEDATA_MCP_AUDIT_LOG": str(work / "audit.jsonl"),
             # The demo's client cannot elicit; the confirmation token is the human step it shows.
             "WEDATA_MCP_APPROVAL": "token",
+            # One clock: the server's ExpiresAt and audit times follow the simulator's story. At DEMO_SPEED five
+            # simulated minutes pass in 0.3 s, so the demo's token gets a simulated day (86 real seconds).
+            "WEDATA_MCP_SANDBOX_CLOCK": sandbox.story.spec(),
+            "WEDATA_MCP_TOKEN_TTL": "86400",
         }
         try:
             return anyio.run(_flow, sandbox, env, work, stream)

@@ -10,18 +10,25 @@ File format (`prompts/<name>.md`):
     argument: date | Data date, YYYY-MM-DD | optional
     ---
     Body text with $workflow and ${date}.
+
+Besides its declared arguments a body may use `$today` and `$yesterday`: dates ('YYYY-MM-DD') on the server's
+clock when the prompt is rendered (with --sandbox, the simulator's), so "yesterday" is a date the assistant
+passes on rather than one it guesses from its own clock.
 """
 
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument, UserMessage
 
 _KEYS = {"name", "title", "description", "argument"}
+BUILT_IN = ("today", "yesterday")  # placeholders the server fills from its clock
 
 
 class PromptFileError(ValueError):
@@ -65,20 +72,23 @@ def parse_prompt(path: Path) -> PromptFile:
             arguments.append(PromptArgument(name=parts[0], description=parts[1], required=parts[2] == "required"))
         else:
             meta[key] = value
+    if set(BUILT_IN) & {a.name for a in arguments}:
+        raise PromptFileError(f"{path.name}: {' and '.join(BUILT_IN)} are filled by the server, not arguments")
     for required in ("name", "title", "description"):
         if not meta.get(required):
             raise PromptFileError(f"{path.name}: front matter needs '{required}'")
     template = string.Template("\n".join(lines[end + 1 :]).strip() + "\n")
     if not template.is_valid():
         raise PromptFileError(f"{path.name}: the body has an invalid $placeholder (write $$ for a dollar sign)")
-    unknown = set(template.get_identifiers()) - {a.name for a in arguments}
+    unknown = set(template.get_identifiers()) - {a.name for a in arguments} - set(BUILT_IN)
     if unknown:
         raise PromptFileError(f"{path.name}: the body uses undeclared arguments {sorted(unknown)}")
     return PromptFile(meta["name"], meta["title"], meta["description"], tuple(arguments), template)
 
 
-def load_prompts(directory: Path) -> list[Prompt]:
-    """Every `*.md` in `directory` as an MCP prompt; a malformed file stops start-up with its name."""
+def load_prompts(directory: Path, today: Callable[[], date] = date.today) -> list[Prompt]:
+    """Every `*.md` in `directory` as an MCP prompt; a malformed file stops start-up with its name. `today` is
+    the server's date, read at each rendering."""
     prompts: list[Prompt] = []
     seen: set[str] = set()
     for path in sorted(directory.glob("*.md")):
@@ -86,15 +96,17 @@ def load_prompts(directory: Path) -> list[Prompt]:
         if spec.name in seen:
             raise PromptFileError(f"{path.name}: duplicate prompt name '{spec.name}'")
         seen.add(spec.name)
-        prompts.append(_as_prompt(spec))
+        prompts.append(_as_prompt(spec, today))
     return prompts
 
 
-def _as_prompt(spec: PromptFile) -> Prompt:
+def _as_prompt(spec: PromptFile, today: Callable[[], date]) -> Prompt:
     declared = {a.name for a in spec.arguments}
 
     def render(**arguments: Any) -> list[UserMessage]:
-        values = {name: "" for name in declared} | {k: str(v) for k, v in arguments.items() if k in declared}
+        now = today()
+        values = {"today": now.isoformat(), "yesterday": (now - timedelta(days=1)).isoformat()}
+        values |= {name: "" for name in declared} | {k: str(v) for k, v in arguments.items() if k in declared}
         return [UserMessage(spec.template.substitute(values))]
 
     return Prompt(

@@ -39,6 +39,7 @@ ENV_NAMES: dict[str, str] = {
     "on_batch_failure": "WEDATA_MCP_ON_BATCH_FAILURE",
     "batch_concurrency": "WEDATA_MCP_BATCH_CONCURRENCY",
     "project_ids": "WEDATA_MCP_PROJECT_IDS",
+    "sandbox_clock": "WEDATA_MCP_SANDBOX_CLOCK",
 }
 
 # The only spellings a switch accepts (any case). Anything else is refused: a typo in a safety switch such as
@@ -142,6 +143,9 @@ class Settings(BaseSettings):
     batch_concurrency: int = Field(4, ge=1, le=20)
     # The WeData projects the server works in; the first is the default (issue 13.1).
     project_ids: tuple[str, ...] = ()
+    # A simulator's clock (its StoryClock.spec()) for a server pointed at one in another process, e.g. the demo's:
+    # tokens, the audit and prompts then follow the simulated world's time. Unset: the wall clock.
+    sandbox_clock: str | None = Field(None, pattern=r"^[0-9.]+,[0-9.]+,[0-9.e+-]+$")
 
     def __repr__(self) -> str:
         shown = {k: v for k, v in self.model_dump().items() if k not in _SECRET_FIELDS}

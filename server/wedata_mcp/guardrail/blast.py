@@ -82,9 +82,16 @@ class BlastRadiusResolver:
             search: dict[str, Any] = prepared.params.get("SearchCondition") or {}
             matched = [i async for i in self._reader.all_instances(search, self._max_instances + 1, project)]
             return sorted(matched, key=lambda i: (i.CurRunDate, i.TaskId)), []
+        return await self.instances(prepared.keys, project)
+
+    async def instances(
+        self, keys: Iterable[Key], project: str | None = None
+    ) -> tuple[list[InstanceOpsView], list[Key]]:
+        """The instances `keys` name, as WeData knows them now, and the keys it does not know.
+        Raises WeDataError if WeData cannot be asked."""
         # Bulk look-ups: up to PAGE_SIZE task IDs at a time over the data-time range they span, paged, then
         # keep the exact (TaskId, CurRunDate) pairs asked for. A backfill of 5,000 days costs 50 calls, not 5,000.
-        wanted = dict.fromkeys(prepared.keys)
+        wanted = dict.fromkeys(keys)
         task_ids = sorted({task for task, _ in wanted})
         found: dict[Key, InstanceOpsView] = {}
         for start in range(0, len(task_ids), PAGE_SIZE):
@@ -101,27 +108,10 @@ class BlastRadiusResolver:
     async def resolve(self, prepared: PreparedRerun, *, stop_above: int | None = None) -> Resolution:
         """Everything a preview shows; failures become notes, never exceptions. With `stop_above`, the expansion
         stops as soon as the rerun is known to touch more instances than that (a policy limit)."""
+        result, calls = await self._expand(prepared, stop_above)
+        if result.selected is None or result.more_than is not None:
+            return result
         effect = prepared.effect
-        result = Resolution(reruns_selection=effect.reruns_selection)
-        try:
-            result.selected, result.missing = await self.selection(prepared)
-        except WeDataError as exc:
-            result.notes.append(f"could not look up the selected instances: {_reason(exc)}")
-            return result
-        limit = min(self._max_instances, stop_above or self._max_instances)
-        if len(result.selected) > limit:
-            result.more_than = limit
-            result.notes.append(f"the selection has more than {limit} instances; not expanded")
-            return result
-        calls = _Budget(self._max_lookups)
-        try:
-            result.downstream = (
-                await self._downstream(result, prepared, calls, limit) if effect.reruns_downstream else []
-            )
-        except (WeDataError, LookupBudgetExceeded) as exc:
-            result.notes.append(f"downstream not fully resolved: {_reason(exc)}")
-        if result.more_than is not None:
-            return result
         # Upstream that has not finished: of every instance that reruns when WeData checks them all (or when the
         # reach of its check is not documented), else of the selection. It costs a look-up per instance, so a
         # large rerun leaves the check to WeData.
@@ -133,10 +123,43 @@ class BlastRadiusResolver:
         try:
             result.unfinished_upstream = await self._unfinished_upstream(checked, covered, calls)
         except (WeDataError, LookupBudgetExceeded) as exc:
-            result.unchecked.append(f"upstream states not fully checked: {_reason(exc)}")
+            result.unchecked.append(f"upstream states not fully checked: {reason(exc)}")
         return result
 
-    async def _neighbours(self, origin: InstanceOpsView, dag_type: str, calls: _Budget) -> list[InstanceOpsView]:
+    async def covered(self, prepared: PreparedRerun) -> Resolution:
+        """The selection and the downstream its codes add (no upstream checks): what a rerun of it reruns.
+        Failures become notes, never exceptions."""
+        result, _ = await self._expand(prepared, None)
+        return result
+
+    async def _expand(self, prepared: PreparedRerun, stop_above: int | None) -> tuple[Resolution, LookupBudget]:
+        effect = prepared.effect
+        result = Resolution(reruns_selection=effect.reruns_selection)
+        calls = self.budget()
+        try:
+            result.selected, result.missing = await self.selection(prepared)
+        except WeDataError as exc:
+            result.notes.append(f"could not look up the selected instances: {reason(exc)}")
+            return result, calls
+        limit = min(self._max_instances, stop_above or self._max_instances)
+        if len(result.selected) > limit:
+            result.more_than = limit
+            result.notes.append(f"the selection has more than {limit} instances; not expanded")
+            return result, calls
+        try:
+            result.downstream = (
+                await self._downstream(result, prepared, calls, limit) if effect.reruns_downstream else []
+            )
+        except (WeDataError, LookupBudgetExceeded) as exc:
+            result.notes.append(f"downstream not fully resolved: {reason(exc)}")
+        return result, calls
+
+    def budget(self) -> LookupBudget:
+        """A fresh allowance of read calls for one resolution."""
+        return LookupBudget(self._max_lookups)
+
+    async def neighbours(self, origin: InstanceOpsView, dag_type: str, calls: LookupBudget) -> list[InstanceOpsView]:
+        """One level of WeData's dependency graph around `origin`: its parents (`dag_type` "1") or children ("2")."""
         calls.take()
         search = {
             "DagDeal": True,
@@ -147,7 +170,7 @@ class BlastRadiusResolver:
         return [i async for i in self._reader.all_instances(search, self._max_instances)]
 
     async def _downstream(
-        self, result: Resolution, prepared: PreparedRerun, calls: _Budget, limit: int
+        self, result: Resolution, prepared: PreparedRerun, calls: LookupBudget, limit: int
     ) -> list[InstanceOpsView]:
         scope = prepared.effect.scope
         bound = scope.bound if scope is not None else "linked"
@@ -167,7 +190,7 @@ class BlastRadiusResolver:
             while frontier:
                 step: list[InstanceOpsView] = []
                 for node in frontier:
-                    for child in await self._neighbours(node, "2", calls):
+                    for child in await self.neighbours(node, "2", calls):
                         if child.key not in reached and inside(child):
                             reached.add(child.key)
                             step.append(child)
@@ -185,19 +208,19 @@ class BlastRadiusResolver:
         return sorted(keep, key=lambda i: (i.CurRunDate, i.TaskId))
 
     async def _unfinished_upstream(
-        self, checked: list[InstanceOpsView], covered: list[InstanceOpsView] | None, calls: _Budget
+        self, checked: list[InstanceOpsView], covered: list[InstanceOpsView] | None, calls: LookupBudget
     ) -> list[tuple[Key, InstanceOpsView]]:
         """Upstream instances of `checked` that have not succeeded and do not rerun in this request."""
         rerunning = {i.key for i in covered or checked}
         unfinished: dict[Key, tuple[Key, InstanceOpsView]] = {}
         for instance in checked:
-            for parent in await self._neighbours(instance, "1", calls):
+            for parent in await self.neighbours(instance, "1", calls):
                 if parent.key not in rerunning and not is_success(parent.State):
                     unfinished.setdefault(parent.key, (instance.key, parent))
         return list(unfinished.values())
 
 
-class _Budget:
+class LookupBudget:
     def __init__(self, limit: int) -> None:
         self._left = limit
         self.limit = limit
@@ -208,7 +231,7 @@ class _Budget:
         self._left -= 1
 
 
-def _reason(exc: Exception) -> str:
+def reason(exc: Exception) -> str:
     """Why a look-up failed, without the API's free-text message (cloud text is data, not prose)."""
     if isinstance(exc, CloudAPIError):
         return f"{exc.code} (RequestId {exc.request_id or 'none'})"

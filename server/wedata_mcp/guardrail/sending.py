@@ -4,6 +4,7 @@ most once, audited ("sending" before it leaves, its outcome after), and the whol
 from __future__ import annotations
 
 import contextlib
+import json
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -117,7 +118,8 @@ class Sender:
         self, batch: Batch, total: int, outcome: BatchOutcome, fields: dict[str, Any]
     ) -> WeDataError | None:
         audit = fields | {"batch": batch.number, "batches": total, "request_hash": batch.body_hash}
-        self._audit.write("sending", **audit, instances=len(batch.instances))
+        # The request itself: what an execution reran stays answerable from the audit alone (follow_rerun).
+        self._audit.write("sending", **audit, instances=len(batch.instances), request=json.loads(batch.body))
         try:
             response = await self._client.call(fields["action"], batch.body, mutating=True)
         except WeDataError as raw:

@@ -115,6 +115,13 @@ class Sandbox:
         with self._lock:
             self.received.clear()
 
+    def epoch(self) -> float:
+        """The simulated now as a POSIX timestamp (story times read as local time, as `datetime.timestamp` does),
+        for a server whose every "now" follows the simulator. Reads the clock only: the world is not advanced."""
+        with self._lock:
+            story = self.story
+        return story.now().timestamp()
+
     def now(self) -> datetime:
         """The current simulated time, with the world brought up to it."""
         now = self.story.now()

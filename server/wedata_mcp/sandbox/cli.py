@@ -6,6 +6,8 @@ import contextlib
 import shlex
 import sys
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from wedata_mcp.sandbox.app import Sandbox
@@ -36,13 +38,20 @@ def sandbox_env(url: str) -> dict[str, str]:
     }
 
 
-def start_background_sandbox() -> dict[str, str]:
-    """Start a simulator for the life of this process; return the environment that points at it."""
+@dataclass(frozen=True, slots=True)
+class BackgroundSandbox:
+    env: dict[str, str]  # what points a server at it
+    now: Callable[[], float]  # its clock, as POSIX seconds: the server's "now" in sandbox mode
+
+
+def start_background_sandbox() -> BackgroundSandbox:
+    """Start a simulator for the life of this process; return the environment that points at it, and its clock."""
     ready = threading.Event()
     env: dict[str, str] = {}
+    sandbox = default_sandbox()
 
     def run() -> None:
-        with serve_in_thread(default_sandbox()) as url:
+        with serve_in_thread(sandbox) as url:
             env.update(sandbox_env(url))
             ready.set()
             threading.Event().wait()  # serve until the process exits
@@ -50,7 +59,7 @@ def start_background_sandbox() -> dict[str, str]:
     threading.Thread(target=run, name="wedata-sandbox-owner", daemon=True).start()
     if not ready.wait(timeout=15):
         raise RuntimeError("the sandbox did not start")
-    return env
+    return BackgroundSandbox(env, sandbox.epoch)
 
 
 def run_sandbox(host: str, port: int, *, seed: Path | None = None, speed: float = 1.0) -> int:

@@ -23,3 +23,16 @@ class StoryClock:
 
     def now(self) -> datetime:
         return self.at(self._wall())
+
+    def spec(self) -> str:
+        """This clock as text another process can follow (`following`): 'STORY_EPOCH,WALL_EPOCH,SPEED'."""
+        return f"{self._start.timestamp():.3f},{self._origin:.3f},{self.speed:g}"
+
+
+def following(spec: str, wall: Callable[[], float]) -> Callable[[], float]:
+    """The POSIX-seconds clock of a `StoryClock.spec()` (story times read as local time), on this process's wall
+    clock. Raises ValueError for anything else."""
+    story, origin, speed = (float(part) for part in spec.split(","))
+    if speed <= 0:
+        raise ValueError("speed must be positive")
+    return lambda: story + max(0.0, wall() - origin) * speed

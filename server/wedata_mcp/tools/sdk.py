@@ -97,9 +97,16 @@ def taking_arguments(fn: F, names: Iterable[str]) -> F:
     return fn
 
 
-def function_tool(fn: Callable[..., Any], *, title: str, annotations: ToolAnnotations, name: str | None = None) -> Tool:
+def function_tool(
+    fn: Callable[..., Any],
+    *,
+    title: str,
+    annotations: ToolAnnotations,
+    name: str | None = None,
+    description: str | None = None,
+) -> Tool:
     """`Tool.from_function(fn)`, published with lean schemas and string arguments kept exact."""
-    tool = Tool.from_function(fn, name=name, title=title, annotations=annotations)
+    tool = Tool.from_function(fn, name=name, title=title, description=description, annotations=annotations)
     return _published(tool, tool.fn_metadata.arg_model, tool.parameters)
 
 

@@ -1,0 +1,161 @@
+"""Following a rerun once it was sent: which instances it reran (from the audit and the blast radius's own
+look-ups) and their states now, read-only.
+
+An execution is found in the audit by one of its RequestIds or by its ConfirmationToken (whose id the records
+carry). Its "sending" records hold each batch's exact request; a batch that WeData accepted, or whose outcome is
+unknown, may be rerunning: its instances are what `BlastRadiusResolver.covered` finds for that request now (the
+selection and the downstream its codes add), so following and previewing read WeData the same way.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from wedata_mcp.cloud.errors import WeDataError
+from wedata_mcp.guardrail.blast import BlastRadiusResolver, Key, reason
+from wedata_mcp.guardrail.prepared import PreparedRerun
+from wedata_mcp.guardrail.tokens import TokenAuthority
+from wedata_mcp.models import RunRerunScheduleInstancesRequest
+from wedata_mcp.models.codes import state_group, state_name
+from wedata_mcp.models.describe import InstanceOpsView
+
+SCANNED = 20_000  # audit records searched, newest first
+FINISHED = frozenset({"success", "failed", "skipped"})
+# Outcome records after which a batch's instances may be rerunning (an unknown outcome may have run).
+MAY_HAVE_RUN = {"executed": "accepted", "outcome_unknown": "outcome unknown", "answer_unreadable": "outcome unknown"}
+DID_NOT_RUN = {"refused_by_wedata": "refused by WeData", "failed": "not executed"}
+
+
+class ExecutionNotFoundError(Exception):
+    """No execution in the audit matches; `str()` says what was searched."""
+
+
+class AuditLog(Protocol):
+    def recent(self, count: int) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SentBatch:
+    number: int
+    request: dict[str, Any]
+    outcome: str  # the outcome record's event, or "sending" when none was written (the process stopped)
+    request_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    token_id: str
+    batches: tuple[SentBatch, ...]
+
+    @property
+    def request_ids(self) -> list[str]:
+        return [b.request_id for b in self.batches if b.request_id]
+
+
+@dataclass
+class Followed:
+    """The instances an execution reran, as WeData knows them now."""
+
+    execution: Execution
+    instances: list[InstanceOpsView] = field(default_factory=lambda: [])
+    missing: list[Key] = field(default_factory=lambda: [])
+    notes: list[str] = field(default_factory=lambda: [])  # what leaves the list incomplete
+    told: list[str] = field(default_factory=lambda: [])  # batch outcomes worth saying (not run, unknown)
+
+    @property
+    def by_state(self) -> dict[str, int]:
+        counts = Counter(state_name(i.State) for i in self.instances)
+        counts.update({"missing": len(self.missing)} if self.missing else {})
+        return dict(sorted(counts.items()))
+
+    @property
+    def unfinished(self) -> list[InstanceOpsView]:
+        return [i for i in self.instances if state_group(i.State) not in FINISHED]
+
+
+def find_execution(records: Iterable[dict[str, Any]], *, request_id: str | None, token_id: str | None) -> Execution:
+    """The execution (every batch of one confirmed token) that `request_id` or `token_id` names."""
+    records = list(records)
+    if request_id is not None:
+        token_id = next((r.get("token_id") for r in records if r.get("request_id") == request_id), None)
+        if token_id is None:
+            raise ExecutionNotFoundError(f"RequestId {request_id} is not in the last {SCANNED} audit records")
+    sending: dict[int, dict[str, Any]] = {}
+    outcomes: dict[int, dict[str, Any]] = {}
+    for record in records:
+        if record.get("token_id") != token_id or "batch" not in record:
+            continue
+        (sending if record.get("event") == "sending" else outcomes)[int(record["batch"])] = record
+    if not sending:
+        raise ExecutionNotFoundError("that ConfirmationToken sent nothing (a dry run only, or not from this audit)")
+    batches = tuple(
+        SentBatch(
+            number,
+            dict(sent.get("request") or {}),
+            str(outcomes.get(number, sent).get("event")),
+            outcomes.get(number, {}).get("request_id"),
+        )
+        for number, sent in sorted(sending.items())
+    )
+    return Execution(str(token_id), batches)
+
+
+class Follower:
+    """Finds executions in the audit and reads their instances' states, with at most the resolver's budget."""
+
+    def __init__(
+        self,
+        audit: AuditLog | None,
+        authority: TokenAuthority,
+        resolver: BlastRadiusResolver,
+        prepare: Callable[[RunRerunScheduleInstancesRequest], PreparedRerun],
+    ) -> None:
+        self._audit = audit
+        self._authority = authority
+        self._resolver = resolver
+        self._prepare = prepare
+
+    def execution(self, *, request_id: str | None, token: str | None) -> Execution:
+        """Raises ExecutionNotFoundError, or TokenError for a token this server did not issue."""
+        if self._audit is None:
+            raise ExecutionNotFoundError("this server's audit log cannot be read back")
+        token_id = self._authority.open(token, None).token_id if token is not None else None
+        return find_execution(self._audit.recent(SCANNED), request_id=request_id, token_id=token_id)
+
+    async def follow(self, execution: Execution) -> Followed:
+        """Every instance the execution's batches may have rerun, with its state now. Never raises for WeData."""
+        followed = Followed(execution)
+        found: dict[Key, InstanceOpsView] = {}
+        for batch in execution.batches:
+            told = MAY_HAVE_RUN.get(batch.outcome) or DID_NOT_RUN.get(batch.outcome) or "outcome not recorded"
+            if batch.outcome != "executed":
+                followed.told.append(f"batch {batch.number}: {told}")
+            if batch.outcome in DID_NOT_RUN:
+                continue
+            try:
+                prepared = self._prepare(RunRerunScheduleInstancesRequest.model_validate(batch.request))
+            except ValueError:
+                followed.notes.append(f"batch {batch.number}: its audited request could not be read")
+                continue
+            resolution = await self._resolver.covered(prepared)
+            followed.notes.extend(f"batch {batch.number}: {note}" for note in resolution.notes)
+            followed.missing.extend(resolution.missing)
+            # A downstream cut short still leaves the selection known (the note says what is missing).
+            reran = (resolution.selected or []) if resolution.reruns_selection else []
+            for instance in reran + (resolution.downstream or []):
+                found.setdefault(instance.key, instance)
+        followed.instances = sorted(found.values(), key=lambda i: (i.CurRunDate, i.TaskId))
+        return followed
+
+    async def refresh(self, followed: Followed) -> None:
+        """Re-read the states of the instances already found (one bulk look-up per 100 task IDs)."""
+        try:
+            now, gone = await self._resolver.instances([i.key for i in followed.instances])
+        except WeDataError as exc:
+            followed.notes.append(f"states not refreshed: {reason(exc)}")
+            return
+        followed.instances = now
+        followed.missing = sorted({*followed.missing, *gone})

@@ -1,0 +1,89 @@
+"""An instance's upstream and downstream, level by level, with the blast radius's own look-ups (read-only).
+
+Each level is one `BlastRadiusResolver.neighbours` call per instance of the level before (DagDeal, DagDepth 1):
+the same derivation the preview's blast radius uses, so lineage and preview never disagree. The walk is bounded
+in depth, in instances and in calls; whatever it could not look up is said, never hidden.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from wedata_mcp.cloud.errors import WeDataError
+from wedata_mcp.guardrail.blast import BlastRadiusResolver, Key, LookupBudget, LookupBudgetExceeded, reason
+from wedata_mcp.models.describe import InstanceOpsView
+
+Direction = Literal["upstream", "downstream"]
+MAX_DEPTH = 5
+MAX_RELATED = 100  # per direction
+
+_DAG_TYPE: dict[Direction, str] = {"upstream": "1", "downstream": "2"}
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """An instance `level` steps from the origin, reached from `via` (one level closer)."""
+
+    instance: InstanceOpsView
+    level: int
+    via: Key
+
+
+@dataclass
+class Lineage:
+    origin: InstanceOpsView
+    related: dict[Direction, list[Related]] = field(default_factory=lambda: {})
+    notes: list[str] = field(default_factory=lambda: [])  # what was cut short or could not be looked up
+    deeper: list[Direction] = field(default_factory=lambda: [])  # walked to `depth` with more levels unasked
+
+
+async def lineage(
+    resolver: BlastRadiusResolver,
+    origin: InstanceOpsView,
+    directions: tuple[Direction, ...],
+    depth: int,
+    *,
+    max_related: int = MAX_RELATED,
+) -> Lineage:
+    """The instances up to `depth` levels upstream and/or downstream of `origin`, each found once, nearest first."""
+    found = Lineage(origin)
+    calls = resolver.budget()
+    for direction in directions:
+        found.related[direction] = await _walk(resolver, found, direction, min(depth, MAX_DEPTH), calls, max_related)
+    return found
+
+
+async def _walk(
+    resolver: BlastRadiusResolver,
+    found: Lineage,
+    direction: Direction,
+    depth: int,
+    calls: LookupBudget,
+    max_related: int,
+) -> list[Related]:
+    seen: set[Key] = {found.origin.key}
+    related: list[Related] = []
+    frontier = [found.origin]
+    for level in range(1, depth + 1):
+        step: list[InstanceOpsView] = []
+        for node in frontier:
+            try:
+                neighbours = await resolver.neighbours(node, _DAG_TYPE[direction], calls)
+            except (WeDataError, LookupBudgetExceeded) as exc:
+                found.notes.append(f"{direction} of {node.TaskId}@{node.CurRunDate} not looked up: {reason(exc)}")
+                continue
+            for item in neighbours:
+                if item.key in seen:
+                    continue
+                if len(related) >= max_related:
+                    found.notes.append(f"{direction} cut short at {max_related} instances")
+                    return related
+                seen.add(item.key)
+                related.append(Related(item, level, node.key))
+                step.append(item)
+        frontier = step
+        if not frontier:
+            return related
+    found.deeper.append(direction)
+    return related

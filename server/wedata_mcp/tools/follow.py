@@ -1,0 +1,125 @@
+"""The read-only follow-through tool: the state of what a confirmed rerun reran, optionally waiting for it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import anyio
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
+from mcp_types import CallToolResult
+from pydantic import BaseModel, Field
+
+from wedata_mcp.guardrail.follow import ExecutionNotFoundError, Followed, Follower
+from wedata_mcp.guardrail.tokens import TokenError
+from wedata_mcp.models.codes import state_name
+from wedata_mcp.models.describe import InstanceOpsView
+from wedata_mcp.tools.errors import as_tool_errors
+from wedata_mcp.tools.instances import DATA_NOTE, READ_ONLY
+from wedata_mcp.tools.results import compact
+from wedata_mcp.tools.sdk import function_tool
+
+MAX_WAIT_SECONDS = 300
+LISTED = 20
+# Polling while waiting: soon at first (a short rerun), then every 10 s; a poll is one look-up per 100 task IDs.
+POLL_SECONDS = (1.0, 2.0, 5.0, 10.0)
+
+DESCRIPTION = (
+    "State of what a confirmed rerun_schedule_instances reran, in one call: its instances (selected and downstream) "
+    "counted by state, the unfinished listed. Give its RequestId or ConfirmationToken; WaitSeconds waits until all "
+    "have finished, with progress. Read-only."
+)
+
+
+class FollowedInstance(BaseModel):
+    """Names are WeData's data."""
+
+    TaskId: str
+    CurRunDate: str
+    TaskName: str | None = None
+    StateName: str
+    ProjectId: str | None = None
+
+
+class RerunProgress(BaseModel):
+    RequestIds: list[str]
+    TotalCount: int = Field(description="Instances the rerun reran (found now).")
+    ByState: dict[str, int]
+    Finished: bool = Field(description="Every instance succeeded, failed or was skipped.")
+    Unfinished: list[FollowedInstance] = Field(description=f"The first {LISTED} not yet finished.")
+    Failed: list[FollowedInstance] = Field(description=f"The first {LISTED} failed.")
+    Batches: list[str] = Field(description="Batches that were not simply accepted, and what happened to them.")
+    Complete: bool = Field(description="False when a look-up failed or was cut short (see Unresolved).")
+    Unresolved: list[str]
+    WaitedSeconds: float
+    Note: str = DATA_NOTE
+
+
+def _listed(instances: list[InstanceOpsView]) -> list[FollowedInstance]:
+    return [
+        FollowedInstance(
+            TaskId=i.TaskId,
+            CurRunDate=i.CurRunDate,
+            TaskName=i.TaskName,
+            StateName=state_name(i.State),
+            ProjectId=i.ProjectId,
+        )
+        for i in instances[:LISTED]
+    ]
+
+
+def _progress(followed: Followed, waited: float) -> RerunProgress:
+    unfinished = followed.unfinished
+    notes = list(dict.fromkeys(followed.notes))
+    return RerunProgress(
+        RequestIds=followed.execution.request_ids,
+        TotalCount=len(followed.instances),
+        ByState=followed.by_state,
+        Finished=not unfinished,
+        Unfinished=_listed(unfinished),
+        Failed=_listed([i for i in followed.instances if state_name(i.State) == "failed"]),
+        Batches=followed.told,
+        Complete=not notes and not followed.missing,
+        Unresolved=notes + [f"not found now: {t}@{d}" for t, d in followed.missing[:LISTED]],
+        WaitedSeconds=round(waited, 1),
+    )
+
+
+def follow_tool(follower_of: Callable[[Context[Any, Any]], Follower]) -> Tool:
+    # Parameters under WeData's own field names, as every tool's input and output uses them.
+    async def follow_rerun(
+        ctx: Context[Any, Any],
+        RequestId: str | None = None,
+        ConfirmationToken: str | None = None,
+        WaitSeconds: Annotated[int, Field(ge=0, le=MAX_WAIT_SECONDS)] = 0,
+    ) -> Annotated[CallToolResult, RerunProgress]:
+        async def run() -> RerunProgress:
+            if (RequestId is None) == (ConfirmationToken is None):
+                raise ToolError("give exactly one of RequestId or ConfirmationToken (of an executed rerun)")
+            follower = follower_of(ctx)
+            try:
+                execution = follower.execution(request_id=RequestId, token=ConfirmationToken)
+            except (ExecutionNotFoundError, TokenError) as exc:
+                raise ToolError(f"ConfirmationToken: {exc}" if ConfirmationToken else str(exc)) from None
+            started = time.monotonic()
+            followed = await follower.follow(execution)
+            polls = iter(POLL_SECONDS)
+            total = len(followed.instances)
+            # Bounded strictly: a slow look-up is cut at the deadline, keeping the states last read.
+            with anyio.move_on_after(WaitSeconds):
+                while followed.unfinished and WaitSeconds:
+                    done = total - len(followed.unfinished)
+                    await ctx.report_progress(done, total, f"{done}/{total} finished")
+                    await anyio.sleep(next(polls, POLL_SECONDS[-1]))
+                    await follower.refresh(followed)
+            if WaitSeconds and total:
+                done = total - len(followed.unfinished)
+                await ctx.report_progress(done, total, f"{done}/{total} finished")
+            return _progress(followed, time.monotonic() - started)
+
+        return compact(await as_tool_errors(run))
+
+    return function_tool(follow_rerun, title="Follow a rerun", description=DESCRIPTION, annotations=READ_ONLY)

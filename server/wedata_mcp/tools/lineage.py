@@ -1,0 +1,110 @@
+"""The read-only lineage tool: what an instance depends on and what depends on it, a few levels each way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
+from mcp_types import CallToolResult
+from pydantic import BaseModel, Field
+
+from wedata_mcp.guardrail.blast import BlastRadiusResolver
+from wedata_mcp.guardrail.lineage import MAX_DEPTH, Direction, Related, lineage
+from wedata_mcp.models.codes import state_name
+from wedata_mcp.models.describe import InstanceOpsView
+from wedata_mcp.tools.errors import as_tool_errors
+from wedata_mcp.tools.instances import DATA_NOTE, READ_ONLY
+from wedata_mcp.tools.results import compact, data_time
+from wedata_mcp.tools.sdk import function_tool
+
+DESCRIPTION = (
+    "What a schedule instance depends on (Upstream: what blocks it) and what depends on it (Downstream), level by "
+    "level, with states and projects (DescribeScheduleInstances, DagDeal). Read-only: explore with this, not a dry run."
+)
+
+
+class LinkedInstance(BaseModel):
+    """An instance in the lineage; names are WeData's data."""
+
+    TaskId: str
+    CurRunDate: str
+    TaskName: str | None = None
+    StateName: str
+    ProjectId: str | None = Field(None, description="Named in Projects.")
+    Level: int = Field(0, description="Steps from the instance asked about (0: itself).")
+    Via: str | None = Field(
+        None,
+        description="From level 2, the instance one level closer: TaskId if same CurRunDate, else TaskId@CurRunDate.",
+    )
+
+
+class InstanceLineage(BaseModel):
+    Instance: LinkedInstance
+    Projects: dict[str, str | None] = Field(description="ProjectId -> ProjectName, once for every listed instance.")
+    Upstream: list[LinkedInstance] | None = Field(None, description="What it depends on, nearest first.")
+    Downstream: list[LinkedInstance] | None = Field(None, description="What depends on it, nearest first.")
+    Deeper: list[Direction] = Field(description="Directions with levels beyond Depth not looked up.")
+    Complete: bool = Field(description="False when a look-up failed or a list was cut short (see Unresolved).")
+    Unresolved: list[str]
+    Note: str = DATA_NOTE
+
+
+def linked(instance: InstanceOpsView, related: Related | None = None) -> LinkedInstance:
+    return LinkedInstance(
+        TaskId=instance.TaskId,
+        CurRunDate=instance.CurRunDate,
+        TaskName=instance.TaskName,
+        StateName=state_name(instance.State),
+        ProjectId=instance.ProjectId,
+        Level=related.level if related else 0,
+        # Level 1 is reached from the instance asked about: saying so on every row would only cost context.
+        Via=_via(instance, related) if related and related.level > 1 else None,
+    )
+
+
+def _via(instance: InstanceOpsView, related: Related) -> str:
+    task, when = related.via
+    return task if when == instance.CurRunDate else f"{task}@{when}"
+
+
+def lineage_tool(resolver_of: Callable[[Context[Any, Any]], BlastRadiusResolver]) -> Tool:
+    # Parameters under WeData's own field names, as every tool's input and output uses them.
+    async def get_instance_lineage(
+        ctx: Context[Any, Any],
+        TaskId: Annotated[str, Field(min_length=1)],
+        CurRunDate: Annotated[str, Field(description="'YYYY-MM-DD HH:MM:SS'")],
+        Direction: Literal["both", "upstream", "downstream"] = "both",
+        Depth: Annotated[int, Field(ge=1, le=MAX_DEPTH)] = 2,
+    ) -> Annotated[CallToolResult, InstanceLineage]:
+
+        async def run() -> InstanceLineage:
+            when = data_time(CurRunDate, "CurRunDate")
+            resolver = resolver_of(ctx)
+            found, _ = await resolver.instances([(TaskId, when)])
+            if not found:
+                raise ToolError(f"no instance of task {TaskId} at {when}")
+            directions: tuple[Direction, ...] = ("upstream", "downstream") if Direction == "both" else (Direction,)
+            walked = await lineage(resolver, found[0], directions, Depth)
+            listed = {d: [linked(r.instance, r) for r in rs] for d, rs in walked.related.items()}
+            everyone = [walked.origin, *(r.instance for rs in walked.related.values() for r in rs)]
+            return InstanceLineage(
+                Instance=linked(walked.origin),
+                Projects={i.ProjectId: i.ProjectName for i in everyone if i.ProjectId},
+                Upstream=listed.get("upstream"),
+                Downstream=listed.get("downstream"),
+                Deeper=walked.deeper,
+                Complete=not walked.notes,
+                Unresolved=walked.notes,
+            )
+
+        return compact(await as_tool_errors(run))
+
+    return function_tool(
+        get_instance_lineage,
+        title="Upstream and downstream of an instance",
+        description=DESCRIPTION,
+        annotations=READ_ONLY,
+    )

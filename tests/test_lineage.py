@@ -1,0 +1,131 @@
+"""The lineage tool through the MCP client: upstream and downstream of an instance, level by level, read-only,
+and what it could not look up said plainly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from tests.conftest import SECRET_ID, SECRET_KEY
+from tests.inproc import Wire, make_server, text
+from tests.worlds import CHAIN_DAY, CHAIN_PROJECTS, chain_task, chain_world
+from wedata_mcp.guardrail.lineage import MAX_RELATED
+from wedata_mcp.sandbox.app import Sandbox
+from wedata_mcp.sandbox.protocol import Account
+from wedata_mcp.sandbox.world import World
+
+pytestmark = pytest.mark.anyio
+
+TOOL = "get_instance_lineage"
+
+
+def chain(length: int, **kwargs: Any) -> Sandbox:
+    return Sandbox(accounts={SECRET_ID: Account(SECRET_ID, SECRET_KEY)}, world=chain_world(length, **kwargs))
+
+
+def rows(listed: list[dict[str, Any]]) -> list[tuple[int, str, str, str]]:
+    return [(i["Level"], i["TaskId"], i["StateName"], i["ProjectId"]) for i in listed]
+
+
+async def test_lineage_three_levels_deep_names_every_instance_with_its_state_project_and_level(tmp_path: Path) -> None:
+    sandbox = chain(8, failed_at=2)
+    wire = Wire(sandbox)
+    async with Client(make_server(tmp_path, wire)) as client:
+        result = await client.call_tool(TOOL, {"TaskId": chain_task(4), "CurRunDate": CHAIN_DAY, "Depth": 3})
+    assert not result.is_error, text(result)
+    found = result.structured_content
+    assert found is not None
+    assert found["Instance"]["TaskId"] == chain_task(4)
+    assert rows(found["Upstream"]) == [
+        (1, chain_task(3), "waiting_upstream", CHAIN_PROJECTS[0]),
+        (2, chain_task(2), "failed", CHAIN_PROJECTS[0]),
+        (3, chain_task(1), "success", CHAIN_PROJECTS[0]),
+    ]
+    assert rows(found["Downstream"]) == [
+        (1, chain_task(5), "waiting_upstream", CHAIN_PROJECTS[1]),
+        (2, chain_task(6), "waiting_upstream", CHAIN_PROJECTS[1]),
+        (3, chain_task(7), "waiting_upstream", CHAIN_PROJECTS[1]),
+    ]
+    assert found["Downstream"][1]["Via"] == chain_task(5)  # the same data time: its TaskId says it
+    assert found["Downstream"][0]["TaskName"] == "chain_step_5" and "Via" not in json.loads(text(result))["Upstream"][0]
+    assert found["Projects"] == {CHAIN_PROJECTS[0]: "chain_1", CHAIN_PROJECTS[1]: "chain_2"}
+    # A listed instance costs the model at most 200 bytes of text.
+    listed = json.loads(text(result))["Downstream"]
+    assert max(len(json.dumps(i, separators=(",", ":"), ensure_ascii=False).encode()) for i in listed) <= 200
+    assert found["Complete"] is True and found["Unresolved"] == []
+    assert sorted(found["Deeper"]) == ["downstream", "upstream"]  # level 3 had instances: deeper was not asked
+    assert wire.sent == 0
+    # The text is compact JSON without nulls: what the model reads.
+    assert text(result) == json.dumps(json.loads(text(result)), separators=(",", ":"), ensure_ascii=False)
+    assert "null" not in text(result)
+
+
+async def test_lineage_in_one_direction_stops_where_the_chain_ends(tmp_path: Path) -> None:
+    async with Client(make_server(tmp_path, Wire(chain(3)))) as client:
+        result = await client.call_tool(
+            TOOL, {"TaskId": chain_task(1), "CurRunDate": CHAIN_DAY, "Direction": "downstream", "Depth": 5}
+        )
+    found = result.structured_content
+    assert found is not None, text(result)
+    assert "Upstream" not in json.loads(text(result))
+    assert [i["TaskId"] for i in found["Downstream"]] == [chain_task(2), chain_task(3)]
+    assert found["Deeper"] == [] and found["Complete"] is True
+
+
+async def test_a_failed_look_up_is_said_and_what_was_found_is_kept(tmp_path: Path) -> None:
+    sandbox = chain(5)
+    async with Client(make_server(tmp_path, Wire(sandbox))) as client:
+        # The origin and its first downstream level answer; every later look-up fails.
+        sandbox.faults.inject("internal_error", action="DescribeScheduleInstances", times=None, skip=2)
+        result = await client.call_tool(
+            TOOL, {"TaskId": chain_task(2), "CurRunDate": CHAIN_DAY, "Direction": "downstream", "Depth": 3}
+        )
+    found = result.structured_content
+    assert found is not None, text(result)
+    assert [i["TaskId"] for i in found["Downstream"]] == [chain_task(3)]
+    assert found["Complete"] is False
+    assert found["Unresolved"] and "InternalError" in found["Unresolved"][0]
+
+
+async def test_lineage_of_an_unknown_instance_is_a_clear_error(tmp_path: Path) -> None:
+    async with Client(make_server(tmp_path, Wire(chain(2)))) as client:
+        result = await client.call_tool(TOOL, {"TaskId": "999", "CurRunDate": CHAIN_DAY})
+        bad = await client.call_tool(TOOL, {"TaskId": chain_task(1), "CurRunDate": "yesterday"})
+    assert result.is_error and "no instance of task 999" in text(result)
+    assert bad.is_error and "CurRunDate" in text(bad)
+
+
+async def test_a_lineage_too_wide_to_list_is_cut_short_and_says_so(tmp_path: Path) -> None:
+    project, workflow = "4000000000000001", "wf-star"
+    tasks: list[dict[str, Any]] = [{"task_id": "root", "task_name": "root", "workflow_id": workflow, "in_charge": "o"}]
+    tasks += [
+        {
+            "task_id": f"leaf{n:03}",
+            "task_name": f"leaf{n}",
+            "workflow_id": workflow,
+            "in_charge": "o",
+            "upstream": ["root"],
+        }
+        for n in range(MAX_RELATED + 1)
+    ]
+    world = World.from_dict(
+        {
+            "now": "2026-11-25 09:00:00",
+            "projects": [{"project_id": project, "project_name": "star", "project_ident": "star"}],
+            "workflows": [{"workflow_id": workflow, "workflow_name": "star", "project_id": project}],
+            "tasks": tasks,
+            "instances": [{"task_id": t["task_id"], "cur_run_date": CHAIN_DAY, "state": "2"} for t in tasks],
+        }
+    )
+    sandbox = Sandbox(accounts={SECRET_ID: Account(SECRET_ID, SECRET_KEY)}, world=world)
+    async with Client(make_server(tmp_path, Wire(sandbox))) as client:
+        result = await client.call_tool(TOOL, {"TaskId": "root", "CurRunDate": CHAIN_DAY, "Direction": "downstream"})
+    found = result.structured_content
+    assert found is not None, text(result)
+    assert len(found["Downstream"]) == MAX_RELATED
+    assert found["Complete"] is False
+    assert found["Unresolved"] == [f"downstream cut short at {MAX_RELATED} instances"]
