@@ -20,6 +20,7 @@ from tests.inproc import TOOL, Wire, text
 from tests.worlds import CHAIN_DAY, chain_task, chain_world
 from wedata_mcp.app import build_server
 from wedata_mcp.cloud.credentials import Credentials
+from wedata_mcp.guardrail.audit import sandbox_audit_path
 from wedata_mcp.sandbox.app import Sandbox
 from wedata_mcp.sandbox.protocol import Account
 from wedata_mcp.sandbox.timeline import StoryClock, following
@@ -56,7 +57,8 @@ async def test_serve_sandbox_prompts_and_tokens_follow_the_simulators_clock(tmp_
     assert preview.structured_content is not None, text(preview)
     # The simulator started with the server: its clock has moved seconds, not the week to the wall clock.
     assert abs(expires_at(preview.structured_content) - (SEEDED_NOW + TTL)) < timedelta(minutes=1)
-    audited = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    # `serve --sandbox` keeps its own audit file (never WEDATA_MCP_AUDIT_LOG's production one).
+    audited = [json.loads(line) for line in sandbox_audit_path(tmp_path).read_text().splitlines()]
     assert abs(datetime.fromtimestamp(audited[-1]["ts"]) - SEEDED_NOW) < timedelta(minutes=1)
 
 
