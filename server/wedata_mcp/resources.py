@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from mcp.server.mcpserver import MCPServer
 
 from wedata_mcp.guardrail.audit import AuditSink, JsonLinesAudit
 from wedata_mcp.models import RunRerunScheduleInstancesRequest
+from wedata_mcp.tools.sdk import request_principal
 
 REFERENCE_URI = "wedata://reference/RunRerunScheduleInstances"
 AUDIT_URI = "wedata://audit/recent"
@@ -37,6 +38,11 @@ def parameter_reference() -> str:
     )
 
 
+def principal_of_record(record: dict[str, Any]) -> object:
+    actor: object = record.get("actor")
+    return cast(dict[str, object], actor).get("principal") if isinstance(actor, dict) else None
+
+
 def add_resources(server: MCPServer[Any], audit: AuditSink) -> None:
     @server.resource(REFERENCE_URI, title="RunRerunScheduleInstances parameters", mime_type="text/markdown")
     def rerun_reference() -> str:
@@ -48,5 +54,9 @@ def add_resources(server: MCPServer[Any], audit: AuditSink) -> None:
 
         @server.resource(AUDIT_URI, title="Recent audit records", mime_type="application/json")
         def recent_audit() -> str:
-            """The last 50 audit records (previews, sends, outcomes, refusals) of this server."""
-            return json.dumps(file_audit.recent(RECENT), ensure_ascii=False)
+            """Your last 50 audit records (previews, sends, outcomes, refusals) on this server."""
+            # A person sees only their own records (DESIGN.md invariant 7): what others reran, and when, is
+            # theirs. A record that names no principal (written before principals were recorded) is nobody's.
+            principal = request_principal()
+            mine = file_audit.recent(RECENT, where=lambda record: principal_of_record(record) == principal)
+            return json.dumps(mine, ensure_ascii=False)
