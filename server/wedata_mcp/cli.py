@@ -167,12 +167,23 @@ def _serve_http(server: MCPServer[Runtime], http: HttpConfig) -> int:
     import uvicorn
 
     from wedata_mcp.http.app import build_http_app
+    from wedata_mcp.http.edge import deadline_protocol
 
     app = build_http_app(server, http)
     auth = "OAuth bearer tokens" if http.oauth else "a bearer token" if http.static_token else "no authentication"
     print(f"wedata-mcp: Streamable HTTP on http://{http.host}:{http.port}/mcp ({auth})", file=sys.stderr)
     # A short graceful shutdown: open SSE streams must not keep a stopped server alive.
     uvicorn.run(
-        app, host=http.host, port=http.port, log_level="warning", server_header=False, timeout_graceful_shutdown=5
+        app,
+        host=http.host,
+        port=http.port,
+        log_level="warning",
+        server_header=False,
+        timeout_graceful_shutdown=5,
+        # Read deadlines for request heads and bodies (uvicorn has none), and a connection limit: uvicorn
+        # answers 503 once this many connections are open, counting the one asking, hence the + 1.
+        http=deadline_protocol(http.header_timeout_seconds, http.body_timeout_seconds),
+        limit_concurrency=http.max_connections + 1,
+        timeout_keep_alive=5,
     )
     return 0

@@ -36,6 +36,11 @@ ENV_NAMES: dict[str, str] = {
     "batch_size": "WEDATA_MCP_BATCH_SIZE",
     "on_batch_failure": "WEDATA_MCP_ON_BATCH_FAILURE",
     "batch_concurrency": "WEDATA_MCP_BATCH_CONCURRENCY",
+    # --- the HTTP edge that cannot be held open (issue 11 item 9); kept together for the settings rewrite ---
+    "http_header_timeout_seconds": "WEDATA_MCP_HTTP_HEADER_TIMEOUT",
+    "http_body_timeout_seconds": "WEDATA_MCP_HTTP_BODY_TIMEOUT",
+    "http_max_connections": "WEDATA_MCP_HTTP_MAX_CONNECTIONS",
+    "http_sessions_per_principal": "WEDATA_MCP_HTTP_SESSIONS_PER_PRINCIPAL",
 }
 
 
@@ -91,6 +96,16 @@ class Settings(BaseModel):
     on_batch_failure: Literal["stop", "continue"] = "stop"
     # Batches in flight at once (the per-action rate limit still sets the pace).
     batch_concurrency: int = Field(4, ge=1, le=20)
+    # --- the HTTP edge that cannot be held open (issue 11 item 9); kept together for the settings rewrite ---
+    # From a connection's first byte (or a kept-alive connection's next one) to the end of a request's headers.
+    http_header_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    # From the end of the headers to the end of the body: a rerun request is a few KiB.
+    http_body_timeout_seconds: float = Field(30.0, gt=0, le=600)
+    # Open connections at once; past it a request is answered 503 (a silent one is dropped by the timeouts).
+    http_max_connections: int = Field(200, ge=1, le=100_000)
+    # Open MCP sessions per principal (JWT issuer + subject, the static bearer, or the local user without
+    # authentication): past it, opening another answers 429, so one client cannot take every session.
+    http_sessions_per_principal: int = Field(16, ge=1, le=10_000)
 
     def __repr__(self) -> str:
         shown = {k: v for k, v in self.model_dump().items() if k not in _SECRET_FIELDS}
