@@ -159,8 +159,32 @@ def _token_store(settings: Settings) -> TokenStore | None:
         store = RedisTokenStore.from_url(settings.token_store, wait_seconds=max(120.0, 4 * settings.timeout_seconds))
     except ValueError as exc:
         raise SettingsError(f"WEDATA_MCP_TOKEN_STORE: {exc}") from None
+    _refuse_an_evicting_redis(settings.token_store)
     logger.info("confirmation tokens are single-use across replicas via %s", redact_url(settings.token_store))
     return store
+
+
+def _refuse_an_evicting_redis(url: str) -> None:
+    """Stop start-up on a Redis that may evict keys (one lost claim would let a used token run again); the store
+    checks again every minute, and refuses tokens while Redis is unreachable."""
+    import redis
+    from redis.exceptions import RedisError
+
+    from wedata_mcp.guardrail.redis_store import eviction_risk
+
+    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)  # pyright: ignore[reportUnknownMemberType]
+    try:
+        policy = eviction_risk(client.info("memory"))  # pyright: ignore[reportUnknownMemberType, reportArgumentType]
+    except RedisError as exc:
+        logger.warning("WEDATA_MCP_TOKEN_STORE: Redis not reachable at start-up (%s)", type(exc).__name__)
+        return
+    finally:
+        client.close()
+    if policy is not None:
+        raise SettingsError(
+            f"WEDATA_MCP_TOKEN_STORE: this Redis may evict keys (maxmemory-policy {policy}), which could let a used "
+            "confirmation token run again; set maxmemory-policy noeviction (or no maxmemory)"
+        )
 
 
 def _serve_http(server: MCPServer[Runtime], http: HttpConfig) -> int:

@@ -138,7 +138,10 @@ class Guardrail:
             not_found=len(found.missing),
         )
         digest = selection_digest(found.selected, found.missing)
-        token = self._authority.mint(self._bound(final), digest, asked, totals, principal=principal_of(actor))
+        generation = await self._store.generation()
+        token = self._authority.mint(
+            self._bound(final), digest, asked, totals, principal=principal_of(actor), generation=generation
+        )
         result = build_result(
             "dry_run",
             final,
@@ -185,6 +188,7 @@ class Guardrail:
             else:
                 token = self._authority.open(token_value, self._bound(prepared), principal=principal_of(actor))
             self._authority.check_unexpired(token)
+            await self._store.remembers(token.generation)
         except (TokenError, MissingCredentialsError):
             return None
         return None if await self._store.is_claimed(token.token_id) else token
@@ -205,12 +209,15 @@ class Guardrail:
         try:
             if self._resolves_search(prepared):
                 token = self._authority.open(token_value, None, principal=principal, asked=self._bound(prepared))
+                # Before the replay check: a store that forgot since the dry run cannot say the token is unused.
+                await self._store.remembers(token.generation)
                 if await self._store.is_claimed(token.token_id):
                     return await self._replay(prepared, token, actor)
                 selection = await self._current_selection(prepared)
                 prepared = self.prepare(_with_instances(prepared.request, selection))
                 self._check_request(prepared, actor)
             token = self._authority.open(token_value, self._bound(prepared), principal=principal)
+            await self._store.remembers(token.generation)
             if await self._store.is_claimed(token.token_id):
                 return await self._replay(prepared, token, actor)
             self._authority.check_unexpired(token)
@@ -226,7 +233,7 @@ class Guardrail:
                     # A concurrent call with this token executed meanwhile (and changed the states).
                     return await self._replay(prepared, token, actor)
                 raise
-            if not await self._store.claim(token.token_id, token.expires_at):
+            if not await self._store.claim(token.token_id, token.expires_at, token.generation):
                 return await self._replay(prepared, token, actor)  # another call won the race
         except (TokenError, MissingCredentialsError, StalePreviewError) as exc:
             self._audit_refusal("rejected", prepared, actor, reason=str(exc))

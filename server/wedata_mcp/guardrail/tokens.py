@@ -59,6 +59,7 @@ class Token:
     state_digest: str | None = None  # the selected instances' states at the dry run, for the stale check
     asked: str | None = None  # a resolved SearchCondition: the binding of the request as asked, before resolution
     totals: Totals | None = None
+    generation: str = ""  # the token store's generation at the dry run (see guardrail/redis_store.py)
 
 
 def principal_digest(principal: str) -> str:
@@ -99,10 +100,12 @@ class TokenAuthority:
         totals: Totals | None = None,
         *,
         principal: str,
+        generation: str,
     ) -> Token:
         expires_at = round(self._clock() + self.ttl_seconds, 3)
         nonce = secrets.token_urlsafe(12)
-        fields: dict[str, object] = {"b": binding, "e": expires_at, "n": nonce, "p": principal_digest(principal)}
+        fields: dict[str, object] = {"b": binding, "e": expires_at, "n": nonce, "g": generation}
+        fields["p"] = principal_digest(principal)
         if state_digest is not None:
             fields["s"] = state_digest
         if asked is not None:
@@ -110,7 +113,8 @@ class TokenAuthority:
         if totals is not None:
             fields["t"] = _pack(totals)
         payload = _b64(json.dumps(fields, separators=(",", ":")).encode())
-        return Token(f"{PREFIX}.{payload}.{self._mac(payload)}", nonce, expires_at, state_digest, asked, totals)
+        value = f"{PREFIX}.{payload}.{self._mac(payload)}"
+        return Token(value, nonce, expires_at, state_digest, asked, totals, generation)
 
     def open(self, value: str, binding: str | None, *, principal: str, asked: str | None = None) -> Token:
         """The token's identity if it is authentic, previewed for `principal`, bound to `binding` (None:
@@ -136,6 +140,7 @@ class TokenAuthority:
             minted_for = str(fields["a"]) if "a" in fields else None
             totals = _unpack(fields["t"]) if "t" in fields else None
             previewed_for = str(fields["p"])
+            generation = str(fields["g"])
         except (ValueError, KeyError, TypeError):
             raise TokenError("ConfirmationToken is malformed; run a new dry run") from None
         # Checked before the binding: another person's token is refused as such, whatever its arguments.
@@ -152,7 +157,7 @@ class TokenAuthority:
                 "ConfirmationToken was issued for a different request (arguments, credentials, "
                 "region or endpoint changed); run a new dry run with exactly these arguments"
             )
-        return Token(value, nonce, expires_at, digest, minted_for, totals)
+        return Token(value, nonce, expires_at, digest, minted_for, totals, generation)
 
     def check_unexpired(self, token: Token) -> None:
         if self._clock() >= token.expires_at:
