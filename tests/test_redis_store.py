@@ -123,9 +123,10 @@ async def store_on(url: str, prefix: str | None = None, **kwargs: Any) -> AsyncI
 async def test_fifty_concurrent_claims_of_one_token_let_exactly_one_through(redis_url: str) -> None:
     async with store_on(redis_url) as store:
         wins: list[bool] = []
+        generation = await store.generation()
 
         async def claim() -> None:
-            wins.append(await store.claim("t1", 1e12))
+            wins.append(await store.claim("t1", 1e12, generation))
 
         with anyio.fail_after(10):
             async with anyio.create_task_group() as tg:
@@ -137,7 +138,7 @@ async def test_fifty_concurrent_claims_of_one_token_let_exactly_one_through(redi
 
 async def test_a_replay_waits_for_the_outcome_its_first_use_records(redis_url: str) -> None:
     async with store_on(redis_url) as store:
-        assert await store.claim("t1", 1e12)
+        assert await store.claim("t1", 1e12, await store.generation())
         seen: list[Recorded] = []
 
         async def replay() -> None:
@@ -152,7 +153,7 @@ async def test_a_replay_waits_for_the_outcome_its_first_use_records(redis_url: s
 
 async def test_a_recorded_error_is_replayed_as_is(redis_url: str) -> None:
     async with store_on(redis_url) as store:
-        assert await store.claim("t1", 1e12)
+        assert await store.claim("t1", 1e12, await store.generation())
         await store.record("t1", Recorded(error="Outcome unknown: timed out"))
         with anyio.fail_after(10):
             assert await store.outcome("t1") == Recorded(error="Outcome unknown: timed out")
@@ -160,7 +161,7 @@ async def test_a_recorded_error_is_replayed_as_is(redis_url: str) -> None:
 
 async def test_a_first_use_that_never_records_is_reported_unknown_after_the_wait(redis_url: str) -> None:
     async with store_on(redis_url, wait_seconds=0.3) as store:
-        assert await store.claim("t1", 1e12)
+        assert await store.claim("t1", 1e12, await store.generation())
         with anyio.fail_after(10):
             outcome = await store.outcome("t1")
     assert outcome.result is None and outcome.error and "unknown" in outcome.error
@@ -169,7 +170,7 @@ async def test_a_first_use_that_never_records_is_reported_unknown_after_the_wait
 async def test_a_claim_is_kept_a_day_past_its_tokens_expiry(redis_url: str) -> None:
     now = 1_800_000_000.0
     async with store_on(redis_url, clock=lambda: now) as store:
-        assert await store.claim("t1", now + 300)
+        assert await store.claim("t1", now + 300, await store.generation())
         await store.record("t1", Recorded(result={}))
         ttl_ms = await store._redis.pttl(store._key("t1"))  # pyright: ignore[reportPrivateUsage]
     assert (86_400 + 300 - 5) * 1000 < ttl_ms <= (86_400 + 300) * 1000  # record kept the claim's expiry
@@ -178,7 +179,7 @@ async def test_a_claim_is_kept_a_day_past_its_tokens_expiry(redis_url: str) -> N
 async def test_an_unreachable_store_refuses_to_claim_so_nothing_is_sent() -> None:
     async with store_on(f"redis://127.0.0.1:{_free_port()}/0") as store:
         with anyio.fail_after(20), pytest.raises(TokenStoreUnavailableError, match="nothing was sent"):
-            await store.claim("t1", 1e12)
+            await store.claim("t1", 1e12, await store.generation())
     assert issubclass(TokenStoreUnavailableError, TokenError)  # so the tool reports "not executed"
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import anyio
+import httpx
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import AcceptedElicitation, Context, Elicit, ElicitationResult, MCPServer, Resolve
@@ -18,7 +19,7 @@ from tests.inproc import TOOL, Wire, make_server, new_sandbox, text
 from wedata_mcp.guardrail.gate import RerunResult
 from wedata_mcp.models.schema import lean
 from wedata_mcp.tools.rerun import RerunArguments
-from wedata_mcp.tools.sdk import function_tool, model_tool, taking_arguments
+from wedata_mcp.tools.sdk import function_tool, model_tool, open_session_ids, taking_arguments
 
 pytestmark = pytest.mark.anyio
 PROTOCOLS = ["legacy", "2026-07-28"]
@@ -192,3 +193,23 @@ async def test_the_rerun_tool_accepts_the_doc_example_and_refuses_a_misspelt_fie
     assert not ok.is_error, text(ok)
     assert typo.is_error and "did you mean 'RerunType'" in text(typo)
     assert wire.sent == 0
+
+
+async def test_open_session_ids_are_the_sessions_the_sdk_has_open(tmp_path: Path) -> None:
+    server = make_server(tmp_path, Wire(new_sandbox()))
+    app = server.streamable_http_app(host="127.0.0.1")
+    assert list(open_session_ids(server)) == []
+    init = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "pin", "version": "1"}}
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    with anyio.fail_after(30):
+        async with (
+            server.session_manager.run(),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://127.0.0.1:8000") as http,
+        ):
+            message = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init}
+            opened = await http.post("/mcp", headers=headers, json=message)
+            session = opened.headers["mcp-session-id"]
+            assert list(open_session_ids(server)) == [session]
+            session_headers = {"Mcp-Session-Id": session, "Mcp-Protocol-Version": "2025-06-18"}
+            await http.delete("/mcp", headers=headers | session_headers)
+            assert list(open_session_ids(server)) == []

@@ -187,6 +187,7 @@ def _token_store(settings: Settings) -> TokenStore | None:
         store = RedisTokenStore.from_url(settings.token_store, wait_seconds=max(120.0, 4 * settings.timeout_seconds))
     except ValueError as exc:
         raise SettingsError(f"WEDATA_MCP_TOKEN_STORE: {exc}") from None
+    _refuse_an_evicting_redis(settings.token_store)
     logger.info("confirmation tokens are single-use across replicas via %s", redact_url(settings.token_store))
     return store
 
@@ -200,10 +201,34 @@ def _listen(host: str, port: int) -> socket.socket:
         raise SettingsError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port") from None
 
 
+def _refuse_an_evicting_redis(url: str) -> None:
+    """Stop start-up on a Redis that may evict keys (one lost claim would let a used token run again); the store
+    checks again every minute, and refuses tokens while Redis is unreachable."""
+    import redis
+    from redis.exceptions import RedisError
+
+    from wedata_mcp.guardrail.redis_store import eviction_risk
+
+    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)  # pyright: ignore[reportUnknownMemberType]
+    try:
+        policy = eviction_risk(client.info("memory"))  # pyright: ignore[reportUnknownMemberType, reportArgumentType]
+    except RedisError as exc:
+        logger.warning("WEDATA_MCP_TOKEN_STORE: Redis not reachable at start-up (%s)", type(exc).__name__)
+        return
+    finally:
+        client.close()
+    if policy is not None:
+        raise SettingsError(
+            f"WEDATA_MCP_TOKEN_STORE: this Redis may evict keys (maxmemory-policy {policy}), which could let a used "
+            "confirmation token run again; set maxmemory-policy noeviction (or no maxmemory)"
+        )
+
+
 def _serve_http(server: MCPServer[Runtime], http: HttpConfig) -> int:
     import uvicorn
 
     from wedata_mcp.http.app import build_http_app
+    from wedata_mcp.http.edge import deadline_protocol
 
     app = build_http_app(server, http)
     # Bound before the URL is announced: a taken port is an error, never a URL that answers nothing.
@@ -212,7 +237,17 @@ def _serve_http(server: MCPServer[Runtime], http: HttpConfig) -> int:
     shown = f"[{host}]" if ":" in host else host
     auth = "OAuth bearer tokens" if http.oauth else "a bearer token" if http.static_token else "no authentication"
     # A short graceful shutdown: open SSE streams must not keep a stopped server alive.
-    config = uvicorn.Config(app, log_level="warning", server_header=False, timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        server_header=False,
+        timeout_graceful_shutdown=5,
+        # Read deadlines for request heads and bodies (uvicorn has none), and a connection limit: uvicorn
+        # answers 503 once this many connections are open, counting the one asking, hence the + 1.
+        http=deadline_protocol(http.header_timeout_seconds, http.body_timeout_seconds),
+        limit_concurrency=http.max_connections + 1,
+        timeout_keep_alive=5,
+    )
     print(f"wedata-mcp: Streamable HTTP on http://{shown}:{port}/mcp ({auth})", file=sys.stderr)
     uvicorn.Server(config).run(sockets=[sock])
     return 0

@@ -7,8 +7,9 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
-from wedata_mcp.guardrail.audit import AuditSink, JsonLinesAudit
+from wedata_mcp.guardrail.audit import AuditSink, JsonLinesAudit, principal_of
 from wedata_mcp.models import RunRerunScheduleInstancesRequest
+from wedata_mcp.tools.sdk import request_principal
 
 REFERENCE_URI = "wedata://reference/RunRerunScheduleInstances"
 AUDIT_URI = "wedata://audit/recent"
@@ -48,5 +49,9 @@ def add_resources(server: MCPServer[Any], audit: AuditSink) -> None:
 
         @server.resource(AUDIT_URI, title="Recent audit records", mime_type="application/json")
         def recent_audit() -> str:
-            """The last 50 audit records (previews, sends, outcomes, refusals) of this server."""
-            return json.dumps(file_audit.recent(RECENT), ensure_ascii=False)
+            """Your last 50 audit records (previews, sends, outcomes, refusals) on this server."""
+            # A person sees only their own records (DESIGN.md invariant 7): what others reran, and when, is
+            # theirs. A record that names no principal (written before principals were recorded) is nobody's.
+            principal = request_principal()
+            mine = file_audit.recent(RECENT, where=lambda record: principal_of(record) == principal)
+            return json.dumps(mine, ensure_ascii=False)

@@ -40,6 +40,11 @@ ENV_NAMES: dict[str, str] = {
     "batch_concurrency": "WEDATA_MCP_BATCH_CONCURRENCY",
     "project_ids": "WEDATA_MCP_PROJECT_IDS",
     "sandbox_clock": "WEDATA_MCP_SANDBOX_CLOCK",
+    # --- the HTTP edge that cannot be held open (issue 11 item 9) ---
+    "http_header_timeout_seconds": "WEDATA_MCP_HTTP_HEADER_TIMEOUT",
+    "http_body_timeout_seconds": "WEDATA_MCP_HTTP_BODY_TIMEOUT",
+    "http_max_connections": "WEDATA_MCP_HTTP_MAX_CONNECTIONS",
+    "http_sessions_per_principal": "WEDATA_MCP_HTTP_SESSIONS_PER_PRINCIPAL",
 }
 
 # The only spellings a switch accepts (any case). Anything else is refused: a typo in a safety switch such as
@@ -146,6 +151,16 @@ class Settings(BaseSettings):
     # A simulator's clock (its StoryClock.spec()) for a server pointed at one in another process, e.g. the demo's:
     # tokens, the audit and prompts then follow the simulated world's time. Unset: the wall clock.
     sandbox_clock: str | None = Field(None, pattern=r"^[0-9.]+,[0-9.]+,[0-9.e+-]+$")
+    # --- the HTTP edge that cannot be held open (issue 11 item 9) ---
+    # From a connection's first byte (or a kept-alive connection's next one) to the end of a request's headers.
+    http_header_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    # From the end of the headers to the end of the body: a rerun request is a few KiB.
+    http_body_timeout_seconds: float = Field(30.0, gt=0, le=600)
+    # Open connections at once; past it a request is answered 503 (a silent one is dropped by the timeouts).
+    http_max_connections: int = Field(200, ge=1, le=100_000)
+    # Open MCP sessions per principal (JWT issuer + subject, the static bearer, or the local user without
+    # authentication): past it, opening another answers 429, so one client cannot take every session.
+    http_sessions_per_principal: int = Field(16, ge=1, le=10_000)
 
     def __repr__(self) -> str:
         shown = {k: v for k, v in self.model_dump().items() if k not in _SECRET_FIELDS}

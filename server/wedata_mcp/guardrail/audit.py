@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 
 class AuditSink(Protocol):
@@ -59,25 +59,45 @@ class JsonLinesAudit:
             finally:
                 os.close(fd)
 
-    def recent(self, count: int, chunk: int = 65_536) -> list[dict[str, Any]]:
-        """The last `count` records, reading only the end of the file; a torn last line is skipped."""
+    def recent(
+        self,
+        count: int,
+        chunk: int = 65_536,
+        *,
+        where: Callable[[dict[str, Any]], bool] | None = None,
+        scan_bytes: int = 16 * 1_048_576,
+    ) -> list[dict[str, Any]]:
+        """The last `count` records that `where` accepts (all by default), oldest first, reading the file
+        backwards from its end and at most `scan_bytes` of it (a reader must not make us read a huge log); a torn
+        line is skipped."""
         if not self.path.exists():
             return []
+        found: list[dict[str, Any]] = []
         with self.path.open("rb") as handle:
             end = handle.seek(0, os.SEEK_END)
-            data = b""
-            while end > 0 and data.count(b"\n") <= count:
-                start = max(0, end - chunk)
+            limit = max(0, end - scan_bytes)
+            cut = b""  # the first line of the chunk read last, which may have begun in the chunk before it
+            while end > limit and len(found) < count:
+                start = max(limit, end - chunk)
                 handle.seek(start)
-                data = handle.read(end - start) + data
+                lines = (handle.read(end - start) + cut).split(b"\n")
                 end = start
-        records: list[dict[str, Any]] = []
-        for line in data.splitlines()[-count:]:
-            try:
-                records.append(json.loads(line))
-            except ValueError:
-                continue  # the first line of the chunk may be cut; a crash may tear the last one
-        return records
+                cut = lines.pop(0) if start > 0 else b""
+                for line in reversed(lines):
+                    record = _parsed(line)
+                    if record is not None and (where is None or where(record)):
+                        found.append(record)
+                        if len(found) == count:
+                            break
+        return found[::-1]
+
+
+def _parsed(line: bytes) -> dict[str, Any] | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None  # a crash may tear the last line
+    return cast(dict[str, Any], record) if isinstance(record, dict) else None
 
 
 def default_audit_path(home: Path) -> Path:
@@ -88,3 +108,9 @@ def default_audit_path(home: Path) -> Path:
 def sandbox_audit_path(home: Path) -> Path:
     """`serve --sandbox`'s own log, beside the production one but never it: simulated reruns are not real ones."""
     return home / ".local" / "state" / "wedata-mcp" / "sandbox" / "audit.jsonl"
+
+
+def principal_of(record: dict[str, Any]) -> object:
+    """Whose record it is: the principal its actor names (None for records from before principals were kept)."""
+    actor: object = record.get("actor")
+    return cast(dict[str, object], actor).get("principal") if isinstance(actor, dict) else None

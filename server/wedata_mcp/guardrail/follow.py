@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from wedata_mcp.cloud.errors import WeDataError
+from wedata_mcp.guardrail.audit import principal_of
 from wedata_mcp.guardrail.blast import BlastRadiusResolver, Key, reason
 from wedata_mcp.guardrail.prepared import PreparedRerun
 from wedata_mcp.guardrail.tokens import TokenAuthority
@@ -34,7 +35,9 @@ class ExecutionNotFoundError(Exception):
 
 
 class AuditLog(Protocol):
-    def recent(self, count: int) -> list[dict[str, Any]]: ...
+    def recent(
+        self, count: int, chunk: int = ..., *, where: Callable[[dict[str, Any]], bool] | None = ...
+    ) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,12 +121,14 @@ class Follower:
         self._resolver = resolver
         self._prepare = prepare
 
-    def execution(self, *, request_id: str | None, token: str | None) -> Execution:
-        """Raises ExecutionNotFoundError, or TokenError for a token this server did not issue."""
+    def execution(self, *, request_id: str | None, token: str | None, principal: str) -> Execution:
+        """The principal's own execution (DESIGN.md invariant 7: a person sees only their own reruns). Raises
+        ExecutionNotFoundError, or TokenError for a token this server did not issue to this principal."""
         if self._audit is None:
             raise ExecutionNotFoundError("this server's audit log cannot be read back")
-        token_id = self._authority.open(token, None).token_id if token is not None else None
-        return find_execution(self._audit.recent(SCANNED), request_id=request_id, token_id=token_id)
+        token_id = self._authority.open(token, None, principal=principal).token_id if token is not None else None
+        mine = self._audit.recent(SCANNED, where=lambda record: principal_of(record) == principal)
+        return find_execution(mine, request_id=request_id, token_id=token_id)
 
     async def follow(self, execution: Execution) -> Followed:
         """Every instance the execution's batches may have rerun, with its state now. Never raises for WeData."""

@@ -142,7 +142,10 @@ class Guardrail:
             not_found=len(found.missing),
         )
         digest = selection_digest(found.selected, found.missing)
-        token = self._authority.mint(self._bound(final), digest, asked, totals)
+        generation = await self._store.generation()
+        token = self._authority.mint(
+            self._bound(final), digest, asked, totals, principal=principal_of(actor), generation=generation
+        )
         result = build_result(
             "dry_run",
             final,
@@ -176,17 +179,20 @@ class Guardrail:
         result.Warnings.append(f"{why}; no ConfirmationToken was issued.")
         return result
 
-    async def would_send(self, prepared: PreparedRerun, token_value: str) -> Token | None:
+    async def would_send(self, prepared: PreparedRerun, token_value: str, actor: dict[str, Any]) -> Token | None:
         """The token, if it could let this request be sent now (authentic, bound, unexpired, unused); else None.
         No side effects and no look-ups: the approval step uses it to decide whether to ask a person."""
         # A SearchCondition request is bound to the list it resolves to: check it as asked here, the binding
         # after the gate re-resolves it.
         try:
             if self._resolves_search(prepared):
-                token = self._authority.open(token_value, None, asked=self._bound(prepared))
+                token = self._authority.open(
+                    token_value, None, principal=principal_of(actor), asked=self._bound(prepared)
+                )
             else:
-                token = self._authority.open(token_value, self._bound(prepared))
+                token = self._authority.open(token_value, self._bound(prepared), principal=principal_of(actor))
             self._authority.check_unexpired(token)
+            await self._store.remembers(token.generation)
         except (TokenError, MissingCredentialsError):
             return None
         return None if await self._store.is_claimed(token.token_id) else token
@@ -203,15 +209,19 @@ class Guardrail:
         (`token` or `elicitation`); None means no approval was obtained, which only a replay survives."""
         self._check_request(prepared, actor)
         selection: list[InstanceOpsView] | None = None
+        principal = principal_of(actor)
         try:
             if self._resolves_search(prepared):
-                token = self._authority.open(token_value, None, asked=self._bound(prepared))
+                token = self._authority.open(token_value, None, principal=principal, asked=self._bound(prepared))
+                # Before the replay check: a store that forgot since the dry run cannot say the token is unused.
+                await self._store.remembers(token.generation)
                 if await self._store.is_claimed(token.token_id):
                     return await self._replay(prepared, token, actor)
                 selection = await self._current_selection(prepared)
                 prepared = self.prepare(_with_instances(prepared.request, selection))
                 self._check_request(prepared, actor)
-            token = self._authority.open(token_value, self._bound(prepared))
+            token = self._authority.open(token_value, self._bound(prepared), principal=principal)
+            await self._store.remembers(token.generation)
             if await self._store.is_claimed(token.token_id):
                 return await self._replay(prepared, token, actor)
             self._authority.check_unexpired(token)
@@ -227,7 +237,7 @@ class Guardrail:
                     # A concurrent call with this token executed meanwhile (and changed the states).
                     return await self._replay(prepared, token, actor)
                 raise
-            if not await self._store.claim(token.token_id, token.expires_at):
+            if not await self._store.claim(token.token_id, token.expires_at, token.generation):
                 return await self._replay(prepared, token, actor)  # another call won the race
         except (TokenError, MissingCredentialsError, StalePreviewError) as exc:
             self._audit_refusal("rejected", prepared, actor, reason=str(exc))
@@ -285,6 +295,15 @@ class Guardrail:
         return RerunResult.model_validate(
             recorded.result | {"Status": "already_executed", "ConfirmationToken": None, "NextStep": NEXT_STEP_REPLAYED}
         )
+
+
+def principal_of(actor: dict[str, Any]) -> str:
+    """The principal a call is made for. Required, never defaulted: a caller that forgot to say who is asking
+    must not get the local user's tokens."""
+    principal = actor["principal"]
+    if not isinstance(principal, str) or not principal:
+        raise TypeError("actor['principal'] must name who is asking")
+    return principal
 
 
 def _with_instances(

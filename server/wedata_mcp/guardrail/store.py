@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import anyio
+
+from wedata_mcp.guardrail.tokens import TokenError
 
 
 @dataclass(slots=True)
@@ -25,9 +29,31 @@ class _Entry:
     outcome: Recorded | None = None
 
 
+class StoreForgotError(TokenError):
+    """The store may have lost the record of this token's use (it was flushed or restarted since the token was
+    issued): single use cannot be vouched for, so nothing is sent."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the confirmation token store has lost its records since this token was issued (Redis was flushed, "
+            "restarted or evicted keys), so whether the token was already used cannot be known: nothing was sent. "
+            "Check the instances' states in WeData, then run a new dry run"
+        )
+
+
 class TokenStore(Protocol):
-    async def claim(self, token_id: str, expires_at: float) -> bool:
-        """True for the one caller that may execute; False if the token was already claimed."""
+    async def generation(self) -> str:
+        """The store's current generation, which a token carries from its dry run: a store that forgets (flushed,
+        restarted without its data) starts a new one, and tokens of an older one are refused."""
+        ...
+
+    async def remembers(self, generation: str) -> None:
+        """Raise StoreForgotError unless `generation` is still the store's, i.e. it forgot nothing since."""
+        ...
+
+    async def claim(self, token_id: str, expires_at: float, generation: str) -> bool:
+        """True for the one caller that may execute; False if the token was already claimed. Raises
+        StoreForgotError if `generation` is not the store's (checked atomically with the claim)."""
         ...
 
     async def outcome(self, token_id: str) -> Recorded:
@@ -48,9 +74,23 @@ class MemoryTokenStore:
         self._entries: dict[str, _Entry] = {}
         self._clock = clock
         self._wait_seconds = wait_seconds
+        # It forgets only with the process, which also voids every token (a per-process secret, or a start-up
+        # refusal of a shared secret with a memory store), so one generation per store suffices.
+        self._generation = secrets.token_urlsafe(12)
 
-    async def claim(self, token_id: str, expires_at: float) -> bool:
+    async def generation(self) -> str:
+        return self._generation
+
+    async def remembers(self, generation: str) -> None:
+        self._check(generation)
+
+    def _check(self, generation: str) -> None:
+        if not hmac.compare_digest(generation, self._generation):
+            raise StoreForgotError()
+
+    async def claim(self, token_id: str, expires_at: float, generation: str) -> bool:
         # No await between the check and the insert: atomic under the event loop.
+        self._check(generation)
         self._prune()
         if token_id in self._entries:
             return False

@@ -1,8 +1,9 @@
 """Confirmation tokens: HMAC-signed, bound to one exact request, its credential, region and endpoint.
 
-A token is `wdc1.<payload>.<mac>` where payload is base64url JSON `{"b": binding, "e": expiry, "n": nonce}`
-and mac is HMAC-SHA256 over the payload with the server's secret. Replicas that share the secret accept
-each other's tokens; a per-process random secret (the default) means a restart voids every token.
+A token is `wdc1.<payload>.<mac>` where payload is base64url JSON `{"b": binding, "e": expiry, "n": nonce,
+"p": principal digest, ...}` and mac is HMAC-SHA256 over the payload with the server's secret. Replicas that
+share the secret accept each other's tokens; a per-process random secret (the default) means a restart voids
+every token.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ PREFIX = "wdc1"
 
 class TokenError(Exception):
     """The confirmation token cannot authorize this request; `str()` says why and what to do."""
+
+
+class PrincipalMismatchError(TokenError):
+    """The token was previewed for another principal (DESIGN.md invariant 7)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +59,13 @@ class Token:
     state_digest: str | None = None  # the selected instances' states at the dry run, for the stale check
     asked: str | None = None  # a resolved SearchCondition: the binding of the request as asked, before resolution
     totals: Totals | None = None
+    generation: str = ""  # the token store's generation at the dry run (see guardrail/redis_store.py)
+
+
+def principal_digest(principal: str) -> str:
+    """What a token carries of the person it was previewed for: a digest, so the token (which the model sees)
+    names nobody, and a principal that stands for a bearer token (a hash already) is hashed once more."""
+    return _b64(hashlib.sha256(b"wedata-mcp principal\0" + principal.encode()).digest()[:18])
 
 
 def _b64(data: bytes) -> str:
@@ -81,11 +93,19 @@ class TokenAuthority:
         return _b64(hmac.new(self._secret, payload.encode(), hashlib.sha256).digest())
 
     def mint(
-        self, binding: str, state_digest: str | None = None, asked: str | None = None, totals: Totals | None = None
+        self,
+        binding: str,
+        state_digest: str | None = None,
+        asked: str | None = None,
+        totals: Totals | None = None,
+        *,
+        principal: str,
+        generation: str,
     ) -> Token:
         expires_at = round(self._clock() + self.ttl_seconds, 3)
         nonce = secrets.token_urlsafe(12)
-        fields: dict[str, object] = {"b": binding, "e": expires_at, "n": nonce}
+        fields: dict[str, object] = {"b": binding, "e": expires_at, "n": nonce, "g": generation}
+        fields["p"] = principal_digest(principal)
         if state_digest is not None:
             fields["s"] = state_digest
         if asked is not None:
@@ -93,11 +113,13 @@ class TokenAuthority:
         if totals is not None:
             fields["t"] = _pack(totals)
         payload = _b64(json.dumps(fields, separators=(",", ":")).encode())
-        return Token(f"{PREFIX}.{payload}.{self._mac(payload)}", nonce, expires_at, state_digest, asked, totals)
+        value = f"{PREFIX}.{payload}.{self._mac(payload)}"
+        return Token(value, nonce, expires_at, state_digest, asked, totals, generation)
 
-    def open(self, value: str, binding: str | None, *, asked: str | None = None) -> Token:
-        """The token's identity if it is authentic and bound to `binding` (None: authenticity only) and, if
-        `asked` is given, minted for a request asked exactly so; expiry is checked separately."""
+    def open(self, value: str, binding: str | None, *, principal: str, asked: str | None = None) -> Token:
+        """The token's identity if it is authentic, previewed for `principal`, bound to `binding` (None:
+        authenticity only) and, if `asked` is given, minted for a request asked exactly so; expiry is checked
+        separately."""
         parts = value.split(".")
         # Tokens are ASCII; compare_digest raises TypeError on a str with anything else (a crash, not a refusal).
         if not value.isascii() or len(parts) != 3 or parts[0] != PREFIX:
@@ -117,8 +139,16 @@ class TokenAuthority:
             digest = str(fields["s"]) if "s" in fields else None
             minted_for = str(fields["a"]) if "a" in fields else None
             totals = _unpack(fields["t"]) if "t" in fields else None
+            previewed_for = str(fields["p"])
+            generation = str(fields["g"])
         except (ValueError, KeyError, TypeError):
             raise TokenError("ConfirmationToken is malformed; run a new dry run") from None
+        # Checked before the binding: another person's token is refused as such, whatever its arguments.
+        if not hmac.compare_digest(previewed_for, principal_digest(principal)):
+            raise PrincipalMismatchError(
+                "ConfirmationToken was issued to another person (the one who ran its dry run); only they can "
+                "confirm it. Nothing was sent: run your own dry run to get a token of your own"
+            )
         mismatch = binding is not None and not hmac.compare_digest(bound, binding)
         if asked is not None and (minted_for is None or not hmac.compare_digest(minted_for, asked)):
             mismatch = True
@@ -127,7 +157,7 @@ class TokenAuthority:
                 "ConfirmationToken was issued for a different request (arguments, credentials, "
                 "region or endpoint changed); run a new dry run with exactly these arguments"
             )
-        return Token(value, nonce, expires_at, digest, minted_for, totals)
+        return Token(value, nonce, expires_at, digest, minted_for, totals, generation)
 
     def check_unexpired(self, token: Token) -> None:
         if self._clock() >= token.expires_at:

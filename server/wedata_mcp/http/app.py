@@ -15,8 +15,10 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.routing import BaseRoute, Route
 
 from wedata_mcp.http.config import HttpConfig
+from wedata_mcp.http.edge import SessionCap
 from wedata_mcp.http.guard import HostOriginGuard, transport_security
 from wedata_mcp.http.verifiers import JwtVerifier, StaticTokenVerifier
+from wedata_mcp.tools.sdk import open_session_ids
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -42,7 +44,11 @@ def build_http_app(server: MCPServer[Any], config: HttpConfig) -> Starlette:
         transport_security=security,
         max_request_body_size=config.max_body_bytes,
         host=config.host,
+        # The whole server's ceiling (the SDK answers 503 past it); each principal's share is capped below.
+        max_sessions=max(config.max_connections, config.sessions_per_principal),
     )
+    # Inside authentication: the principal is known by then. A session opened past the cap is refused with 429.
+    mcp_app = SessionCap(mcp_app, config.sessions_per_principal, lambda: open_session_ids(server))
     middleware = [Middleware(HostOriginGuard, security=security)]
     routes: list[BaseRoute] = []
     verifier = token_verifier(config)

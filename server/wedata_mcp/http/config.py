@@ -45,6 +45,10 @@ class HttpConfig:
     max_body_bytes: int
     static_token: str | None = field(repr=False)
     oauth: OAuthConfig | None
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    max_connections: int = 200
+    sessions_per_principal: int = 16
 
     @property
     def authenticated(self) -> bool:
@@ -88,6 +92,10 @@ def http_config(settings: Settings, host: str, port: int) -> HttpConfig:
         max_body_bytes=settings.max_body_bytes,
         static_token=static_token,
         oauth=oauth,
+        header_timeout_seconds=settings.http_header_timeout_seconds,
+        body_timeout_seconds=settings.http_body_timeout_seconds,
+        max_connections=settings.http_max_connections,
+        sessions_per_principal=settings.http_sessions_per_principal,
     )
 
 

@@ -20,6 +20,8 @@ logger = logging.getLogger(__name__)
 JWKS_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 REFRESH_SECONDS = 60.0  # at most one JWKS refetch a minute for unknown key ids
 LEEWAY_SECONDS = 10  # clock skew allowed for nbf/iat; the SDK's middleware checks exp again with none
+# The issuer the static bearer's principal is named under; its subject is the bearer's fingerprint.
+STATIC_ISSUER = "wedata-mcp:static-bearer"
 
 
 def fingerprint(token: str) -> str:
@@ -41,11 +43,14 @@ class StaticTokenVerifier:
         given = hashlib.sha256(token.encode()).digest()
         if not hmac.compare_digest(given, self._expected):
             return None
-        return AccessToken(token=fingerprint(token), client_id="static-token", scopes=[])
+        # The principal is the bearer itself, as its fingerprint: whoever holds it is the same person to us.
+        fp = fingerprint(token)
+        return AccessToken(token=fp, client_id="static-token", scopes=[], subject=fp, claims={"iss": STATIC_ISSUER})
 
 
 class JwtVerifier:
-    """JWT access tokens for this resource: signature (JWKS or HS256), `exp`, `iss` and `aud` = the resource URL."""
+    """JWT access tokens for this resource: signature (JWKS or HS256), `exp`, `iss`, `sub` and `aud` = the
+    resource URL."""
 
     def __init__(self, config: OAuthConfig) -> None:
         self._config = config
@@ -69,7 +74,7 @@ class JwtVerifier:
             expires_at=int(claims["exp"]),
             # The audience it was issued for (RFC 8707), which the SDK's middleware checks once more.
             resource=self._config.resource_url,
-            subject=str(claims["sub"]) if "sub" in claims else None,
+            subject=str(claims["sub"]),
             claims={"iss": claims["iss"]},
         )
 
@@ -88,7 +93,8 @@ class JwtVerifier:
             audience=self._config.resource_url,
             issuer=self._config.issuer,
             leeway=LEEWAY_SECONDS,
-            options={"require": ["exp", "iss", "aud"]},
+            # `sub` too: a confirmation token is bound to issuer + subject, so a token that names nobody is refused.
+            options={"require": ["exp", "iss", "aud", "sub"]},
         )
 
     def _signing_key(self, jwks: jwt.PyJWKClient, token: str) -> Any:

@@ -13,6 +13,7 @@ from wedata_mcp.guardrail.approval import ApprovalMode, RerunApproval, approval_
 from wedata_mcp.guardrail.gate import Guardrail
 from wedata_mcp.guardrail.prepared import PreparedRerun
 from wedata_mcp.models import RunRerunScheduleInstancesRequest
+from wedata_mcp.tools.actor import actor_of
 from wedata_mcp.tools.sdk import taking_arguments
 
 TOKEN = "ConfirmationToken"  # noqa: S105 - the argument's name, not a secret
@@ -63,7 +64,7 @@ def approval_resolver(
         if route == "token":
             return "token"
         guardrail = guardrail_of(ctx)
-        found = await guardrail.would_send(prepared, token)
+        found = await guardrail.would_send(prepared, token, actor_of(ctx))
         if found is None:
             return "nothing_to_approve"  # the tool body reports the token problem or replays
         if route == "refuse":

@@ -20,7 +20,7 @@ from wedata_mcp.models.describe import InstanceOpsView
 from wedata_mcp.tools.errors import as_tool_errors
 from wedata_mcp.tools.instances import DATA_NOTE, READ_ONLY
 from wedata_mcp.tools.results import compact
-from wedata_mcp.tools.sdk import function_tool
+from wedata_mcp.tools.sdk import function_tool, request_principal
 
 MAX_WAIT_SECONDS = 300
 LISTED = 20
@@ -101,7 +101,9 @@ def follow_tool(follower_of: Callable[[Context[Any, Any]], Follower]) -> Tool:
                 raise ToolError("give exactly one of RequestId or ConfirmationToken (of an executed rerun)")
             follower = follower_of(ctx)
             try:
-                execution = follower.execution(request_id=RequestId, token=ConfirmationToken)
+                execution = follower.execution(
+                    request_id=RequestId, token=ConfirmationToken, principal=request_principal()
+                )
             except (ExecutionNotFoundError, TokenError) as exc:
                 raise ToolError(f"ConfirmationToken: {exc}" if ConfirmationToken else str(exc)) from None
             started = time.monotonic()

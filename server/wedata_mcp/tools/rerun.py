@@ -15,6 +15,7 @@ from wedata_mcp.guardrail.approval import REFUSED_NO_CHANNEL, ApprovalMode, Reru
 from wedata_mcp.guardrail.gate import Guardrail, RerunResult
 from wedata_mcp.guardrail.prepared import PreparedRerun
 from wedata_mcp.models import RunRerunScheduleInstancesRequest
+from wedata_mcp.tools.actor import actor_of
 from wedata_mcp.tools.approval import approval_resolver, preparer
 from wedata_mcp.tools.errors import as_tool_errors
 from wedata_mcp.tools.sdk import model_tool
@@ -43,17 +44,6 @@ class RerunArguments(RunRerunScheduleInstancesRequest):
         None,
         description="Omit for a dry run. To execute, the token from the dry run of these exact arguments.",
     )
-
-
-def actor_of(ctx: Context[Any, Any]) -> dict[str, Any]:
-    """Who is asking, for the audit log: the MCP client's declared name and version, and the request id."""
-    params = getattr(ctx.session, "client_params", None)
-    info = getattr(params, "client_info", None)
-    return {
-        "client": getattr(info, "name", None),
-        "client_version": getattr(info, "version", None),
-        "mcp_request_id": ctx.request_id,
-    }
 
 
 def compact(result: RerunResult) -> CallToolResult:

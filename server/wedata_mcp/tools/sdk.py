@@ -33,7 +33,14 @@ this module therefore relies on (each pinned by tests/test_sdk_adapter.py):
    override the method and keep string fields as sent (lists and objects sent as JSON text still decode).
 3. Lean schemas. `tools/list` publishes `Tool.parameters` and `fn_metadata.output_schema` as built, with no hook
    to transform them, so we set both to `wedata_mcp.models.schema.lean` of what they would have been.
-4. Every argument by name. The SDK passes a resolver tool arguments only as parameters of the same name, read
+4. Who is asking. `get_access_token()` (public) reads a context variable that the SDK's auth middleware sets
+   around the HTTP request; a tool or resource sees it only because the SDK carries each request's context
+   variables into the session task that runs the handler (`mcp.shared._context_streams`). Nothing public
+   says so; tests/test_http_principal.py pins it (two principals, one server, tools and resources).
+5. Which sessions are open. The HTTP edge caps open sessions per principal and must learn when the SDK ends
+   one (idle timeout, crash), which nothing public tells: `open_session_ids` reads the session manager's
+   `_server_instances` (pinned by tests/test_sdk_adapter.py).
+6. Every argument by name. The SDK passes a resolver tool arguments only as parameters of the same name, read
    with `inspect.signature` and `typing.get_type_hints`, and plans them at registration from the tool's own
    parameter names. A function taking `**arguments` therefore gets a `__signature__` (and `__annotations__`)
    that names each field of the model.
@@ -42,10 +49,13 @@ this module therefore relies on (each pinned by tests/test_sdk_adapter.py):
 from __future__ import annotations
 
 import inspect
+import json
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any, TypeVar, cast, get_args
 
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp_types import ToolAnnotations
@@ -55,6 +65,30 @@ from pydantic.fields import FieldInfo
 from wedata_mcp.models.schema import lean
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Who is asking where nobody authenticates (stdio, or HTTP on loopback without a token): the local user.
+LOCAL_PRINCIPAL = "local"
+
+
+def open_session_ids(server: MCPServer[Any]) -> Collection[str]:
+    """The ids of the Streamable HTTP sessions the SDK has open now (empty before its session manager exists)."""
+    instances: object = getattr(server.session_manager, "_server_instances", None)
+    if not isinstance(instances, dict):
+        raise RuntimeError("the mcp SDK no longer keeps its open sessions where tools/sdk.py looks for them")
+    return cast(dict[str, object], instances).keys()
+
+
+def request_principal() -> str:
+    """The principal of the request being handled: `["<issuer>","<subject>"]` of its verified access token (for
+    the static bearer, our fixed issuer and the bearer's hash), or LOCAL_PRINCIPAL when the request carries
+    none. A token without an issuer or subject cannot name a person, so it is refused rather than shared."""
+    token = get_access_token()
+    if token is None:
+        return LOCAL_PRINCIPAL
+    issuer = (token.claims or {}).get("iss")
+    if not issuer or not token.subject:
+        raise PermissionError("the access token names no issuer and subject, so no person can be bound to it")
+    return json.dumps([str(issuer), token.subject], separators=(",", ":"))
 
 
 class _ExactStrings(FuncMetadata):
