@@ -95,3 +95,11 @@ def test_doctor_with_a_skewed_clock_names_the_clock(endpoint: Endpoint, offset: 
     # Measured against the Date header (one-second resolution): our clock is `offset` ahead, so theirs is behind.
     assert abs(float(detail.split(" s ")[0]) + offset) <= 2, detail
     assert named[f"project {PROJECT}"].status == "fail"
+
+
+def test_doctor_without_credentials_says_so_and_points_to_the_sandbox(endpoint: Endpoint) -> None:
+    settings = Settings(endpoint=endpoint.url, region=REGION, project_ids=(PROJECT,))
+    named = {c.name: c for c in anyio.run(diagnose, settings, None)}
+    assert named["credentials"].status == "fail" and "--sandbox" in named["credentials"].detail
+    assert named[f"project {PROJECT}"].status == "fail" and "not checked" in named[f"project {PROJECT}"].detail
+    assert endpoint.sandbox.requests("DescribeScheduleInstances", verified=None) == []

@@ -124,6 +124,9 @@ async def diagnose(
         timeout=settings.timeout_seconds,
         max_attempts=1,  # a diagnosis reports what happened, it does not paper over it
     )
+    if credentials is None or unreachable:
+        why = "no credentials" if credentials is None else "endpoint not reachable"
+        projects += [Check(f"project {p}", "fail", f"not checked: {why}") for p in settings.project_ids]
     try:
         for project in settings.project_ids if credentials and not unreachable else ():
             try:
