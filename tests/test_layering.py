@@ -31,7 +31,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("app", ("wedata_mcp.app", "wedata_mcp.prompts", "wedata_mcp.resources", "wedata_mcp.settings")),
     # The HTTP edge: wraps an already built server for `serve --transport http`; only the CLI uses it.
     ("http", ("wedata_mcp.http",)),
-    ("cli", ("wedata_mcp.cli", "wedata_mcp.__main__", "wedata_mcp.demo")),
+    ("cli", ("wedata_mcp.cli", "wedata_mcp.__main__", "wedata_mcp.demo", "wedata_mcp.doctor")),
 )
 RANK = {name: rank for rank, (name, _) in enumerate(LAYERS)}
 # The MCP stack (and the web stack it brings) starts at `tools`: the layers below are testable without it.

@@ -1,4 +1,4 @@
-"""The `wedata-mcp` command: `serve` (stdio or Streamable HTTP), `sandbox`, `demo`."""
+"""The `wedata-mcp` command: `serve` (stdio or Streamable HTTP), `sandbox`, `doctor`, `demo`."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
         "TENCENTCLOUD_REGION, WEDATA_ENDPOINT, WEDATA_MCP_*); flags override it. See the README.",
     )
     parser.add_argument("--version", action="version", version=f"wedata-mcp {__version__}")
-    sub = parser.add_subparsers(dest="command", help="serve (the default), sandbox, demo")
+    sub = parser.add_subparsers(dest="command", help="serve (the default), sandbox, doctor, demo")
 
     serve = sub.add_parser("serve", help="run the MCP server (the default command)")
     serve.add_argument(
@@ -77,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=int, default=0, help="0 picks a free port")
     sandbox.add_argument("--seed", type=Path, help="a world file (JSON) instead of the built-in seed")
     sandbox.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    doctor = sub.add_parser(
+        "doctor", help="check credentials, clock, region, projects and policy against the endpoint (read-only)"
+    )
+    doctor.add_argument("--region", help="Tencent Cloud region (TENCENTCLOUD_REGION)")
+    doctor.add_argument("--endpoint", help="API endpoint URL (WEDATA_ENDPOINT)")
+    doctor.add_argument("--sandbox", action="store_true", help="check against an in-process WeData simulator")
     sub.add_parser("demo", help="show the guarded rerun flow on the local simulator through a real MCP client")
     return parser
 
@@ -104,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from wedata_mcp.sandbox.cli import run_sandbox
 
             return run_sandbox(args.host, args.port, seed=args.seed, speed=args.speed)
+        if command == "doctor":
+            return _doctor(args)
         return _serve(args)
     except (SettingsError, PolicyFileError) as exc:
         print(f"wedata-mcp: {exc}", file=sys.stderr)
@@ -166,6 +174,26 @@ def _serve(args: argparse.Namespace) -> int:
         server.run("stdio")
         return 0
     return _serve_http(server, http)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    import anyio
+
+    from wedata_mcp.cloud.credentials import load_credentials
+    from wedata_mcp.doctor import diagnose, failed, render
+
+    env = dict(os.environ)
+    if args.sandbox:
+        from wedata_mcp.sandbox.cli import sandbox_project_ids, start_background_sandbox
+
+        env.update(start_background_sandbox())
+        # The simulator's own projects, unless the user names some (an unknown one is then reported as such).
+        if not env.get("WEDATA_MCP_PROJECT_IDS", "").strip():
+            env["WEDATA_MCP_PROJECT_IDS"] = ",".join(sandbox_project_ids())
+    settings = Settings.from_env(env, region=args.region, endpoint=args.endpoint)
+    checks = anyio.run(diagnose, settings, load_credentials(env, Path.home()))
+    print(render(checks))  # the doctor is not the MCP server: its report is its output
+    return 1 if failed(checks) else 0
 
 
 def _token_store(settings: Settings) -> TokenStore | None:

@@ -81,6 +81,10 @@ def run_rerun_schedule_instances(world: World, params: dict[str, Any], now: date
 def describe_schedule_instances(world: World, params: dict[str, Any], now: datetime) -> dict[str, Any]:
     q = p.parse(p.DescribeScheduleInstancesParams, params)
     with world.lock:
+        # The SDK (DescribeScheduleInstancesRequest.ProjectIds): a project ID must be one the caller has rights
+        # in, "否则会由于权限校验失败报错" (else the permission check fails). Here: a project the world lacks.
+        if q.ProjectId is not None and q.ProjectId not in world.projects:
+            raise APIError("UnauthorizedOperation", f"no permission in project {q.ProjectId}, or it does not exist")
         keys = search.select(world, q.SearchCondition, q.ProjectId)
         page = keys[(q.PageIndex - 1) * q.PageSize : q.PageIndex * q.PageSize]
         items = [instance_ops_dto(world, world.instances[k]) for k in page]

@@ -29,6 +29,11 @@ def default_sandbox(*, seed: Path | None = None, speed: float = 1.0) -> Sandbox:
     )
 
 
+def sandbox_project_ids() -> tuple[str, ...]:
+    """The projects of the shipped story (what `serve --sandbox` and `doctor --sandbox` run against)."""
+    return tuple(World.seeded().projects)
+
+
 def sandbox_env(url: str) -> dict[str, str]:
     return {
         "WEDATA_ENDPOINT": url,
