@@ -186,7 +186,7 @@ def _doctor(args: argparse.Namespace) -> int:
     if args.sandbox:
         from wedata_mcp.sandbox.cli import sandbox_project_ids, start_background_sandbox
 
-        env.update(start_background_sandbox())
+        env.update(start_background_sandbox().env)
         # The simulator's own projects, unless the user names some (an unknown one is then reported as such).
         if not env.get("WEDATA_MCP_PROJECT_IDS", "").strip():
             env["WEDATA_MCP_PROJECT_IDS"] = ",".join(sandbox_project_ids())
