@@ -19,18 +19,11 @@ from wedata_mcp.guardrail import batching
 from wedata_mcp.guardrail.audit import AuditSink
 from wedata_mcp.guardrail.batching import BatchOutcome
 from wedata_mcp.guardrail.prepared import Batch, PreparedRerun
-from wedata_mcp.guardrail.results import (
-    NEXT_STEP_BATCHES,
-    NEXT_STEP_EXECUTED,
-    NEXT_STEP_REFUSED,
-    NEXT_STEP_UNREADABLE,
-    RerunResult,
-    Status,
-    build_result,
-)
+from wedata_mcp.guardrail.results import NextStep, RerunResult, Status, build_result
 from wedata_mcp.guardrail.store import Recorded, TokenStore
 from wedata_mcp.guardrail.tokens import Token
 from wedata_mcp.models import BatchOperateResultOpsDto
+from wedata_mcp.models.v2025 import RERUN_ACTION_2025, OpsAsyncResponse
 
 IN_FLIGHT = 4  # batches in flight at once; the per-action rate limiter decides the pace
 Progress = Callable[[int, int, str], Awaitable[None]]
@@ -62,6 +55,8 @@ class Sender:
         self._store = store
         self._stop_on_failure = stop_on_failure
         self._in_flight = in_flight
+        # RerunTaskInstancesAsync's Data, by batch outcome (kept out of BatchOutcome, whose schema is 2021-08-20's).
+        self._answers: dict[int, OpsAsyncResponse | None] = {}
 
     async def send(
         self, prepared: PreparedRerun, token: Token, actor: dict[str, Any], progress: Progress | None
@@ -137,6 +132,8 @@ class Sender:
             )
             return exc
         outcome.RequestId = response.request_id
+        if fields["action"] == RERUN_ACTION_2025:
+            return self._read_async(response, outcome, audit)
         data = self._data(response)
         outcome.Data = data
         if data is None or data.Result is None:
@@ -153,6 +150,28 @@ class Sender:
             result=data.Result if data else None,
             error_id=data.ErrorId if data else None,
             async_action_id=data.AsyncActionId if data else None,
+        )
+        return None
+
+    def _read_async(self, response: ApiResponse, outcome: BatchOutcome, audit: dict[str, Any]) -> None:
+        """RerunTaskInstancesAsync answers only the job's AsyncId: accepted when there is one. How the job ends is
+        GetOpsAsyncJob's to tell (follow_rerun); without an AsyncId, whether it was accepted is unknown."""
+        try:
+            data = OpsAsyncResponse.model_validate(response.data.get("Data"))
+        except ValidationError:
+            data = None
+        self._answers[id(outcome)] = data
+        accepted = data is not None and isinstance(data.AsyncId, str) and bool(data.AsyncId)
+        if accepted:
+            outcome.Status, outcome.Instances = "succeeded", []
+        else:
+            outcome.Status = "unknown"
+            outcome.Error = "sent, answer unreadable: WeData's Data.AsyncId could not be read"
+        self._audit.write(
+            "executed" if accepted else "answer_unreadable",
+            **audit,
+            request_id=response.request_id,
+            async_id=data.AsyncId if data else None,
         )
         return None
 
@@ -182,8 +201,9 @@ class Sender:
             status = "partial"
         elif status == "failed" and counts["unknown"]:
             status = "unknown"
-        next_step = NEXT_STEP_EXECUTED if status == "executed" else NEXT_STEP_BATCHES
-        result = build_result(status, prepared, BatchResults=outcomes, NextStep=next_step)
+        result = build_result(
+            status, prepared, BatchResults=outcomes, step="executed" if status == "executed" else "batches"
+        )
         result.Summary += " Batches: " + ", ".join(f"{counts[k]} {k.replace('_', ' ')}" for k in _KINDS) + "."
         await self._store.record(token.token_id, Recorded(result=result.model_dump(mode="json")))
         self._audit.write("batches_done", **fields, request_hash=prepared.body_hash, **{k: counts[k] for k in _KINDS})
@@ -199,12 +219,14 @@ class Sender:
             await self._store.record(token.token_id, Recorded(error=str(error)))
             raise SendFailedError(str(error))
         status: Status
+        step: NextStep
         if outcome.Status == "succeeded":
-            status, next_step = "executed", NEXT_STEP_EXECUTED
+            status, step = "executed", "executed"
         elif outcome.Status == "failed":
-            status, next_step = "failed", NEXT_STEP_REFUSED
+            status, step = "failed", "refused"
         else:
-            status, next_step = "unknown", NEXT_STEP_UNREADABLE
-        result = build_result(status, prepared, Data=outcome.Data, RequestId=outcome.RequestId, NextStep=next_step)
+            status, step = "unknown", "unreadable"
+        data = self._answers.pop(id(outcome), None) or outcome.Data
+        result = build_result(status, prepared, Data=data, RequestId=outcome.RequestId, step=step)
         await self._store.record(token.token_id, Recorded(result=result.model_dump(mode="json")))
         return result

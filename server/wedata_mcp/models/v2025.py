@@ -26,20 +26,6 @@ SON_RANGE_TYPE: dict[str, ScopeCode] = {
 }
 SON_RANGE_TYPE_WIDEST = "ALL"
 
-# InstanceState "WAIT_EVENT: 等待事件 - WAIT_UPSTREAM: 等待上游 - WAIT_RUN: 等待运行 - RUNNING: 运行中 -
-# SKIP_RUNNING: 跳过运行 - FAILED_RETRY: 失败重试 - EXPIRED: 失败 - COMPLETED: 成功": the same eight groups the
-# 2021-08-20 SDK documents with numeric codes (models/codes.py STATE_GROUPS), one name each.
-INSTANCE_STATE: dict[str, str] = {
-    "WAIT_EVENT": "waiting_event",
-    "WAIT_UPSTREAM": "waiting_upstream",
-    "WAIT_RUN": "waiting_run",
-    "RUNNING": "running",
-    "SKIP_RUNNING": "skipped",
-    "FAILED_RETRY": "failed_retrying",
-    "EXPIRED": "failed",
-    "COMPLETED": "success",
-}
-
 # OpsAsyncJobDetail.Status "初始状态: INIT; 运行中: RUNNING; 成功: SUCCESS; 失败: FAIL; 部分成功: PART_SUCCESS".
 ASYNC_STATUS: dict[str, str] = {
     "INIT": "initial",
