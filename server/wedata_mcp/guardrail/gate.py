@@ -10,7 +10,7 @@ from wedata_mcp.cloud.client import WeDataClient
 from wedata_mcp.cloud.errors import MissingCredentialsError, WeDataError
 from wedata_mcp.guardrail import batching
 from wedata_mcp.guardrail.audit import AuditSink, ScopedAudit
-from wedata_mcp.guardrail.blast import BlastRadiusResolver, Resolution, selection_digest, state_class
+from wedata_mcp.guardrail.blast import Resolution, Resolver, selection_digest, state_class
 from wedata_mcp.guardrail.policy import ExecutionBudget, Policy, PolicyError
 from wedata_mcp.guardrail.prepared import PreparedRerun, RerunRequest, prepare, where_for
 from wedata_mcp.guardrail.radius import blast_radius
@@ -51,7 +51,7 @@ class Guardrail:
         store: TokenStore,
         policy: Policy,
         budget: ExecutionBudget,
-        resolver: BlastRadiusResolver,
+        resolver: Resolver,
         *,
         batch_size: int,
         stop_on_failure: bool,

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from wedata_mcp.guardrail.blast import Resolution
+from wedata_mcp.guardrail.blast import Resolution, label
 from wedata_mcp.guardrail.prepared import PreparedRerun
 from wedata_mcp.models.codes import state_name
 from wedata_mcp.models.describe import InstanceOpsView
@@ -93,7 +93,7 @@ def blast_radius(found: Resolution) -> BlastRadius:
         ByWorkflow=_groups(covered, "workflow"),
         ByProject=_groups(covered, "project"),
         Instances=briefs[:FIRST],
-        NotFound=[f"{t}@{d}" for t, d in found.missing],
+        NotFound=[label(key) for key in found.missing],
         UnfinishedUpstream=[f"{p.TaskId}@{p.CurRunDate}: {state_name(p.State)}" for _, p in found.unfinished_upstream],
         Unresolved=[*found.notes, *found.unchecked],
     )

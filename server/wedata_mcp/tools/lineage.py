@@ -11,7 +11,7 @@ from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from wedata_mcp.guardrail.blast import BlastRadiusResolver
+from wedata_mcp.guardrail.blast import Resolver
 from wedata_mcp.guardrail.lineage import MAX_DEPTH, Direction, Related, lineage
 from wedata_mcp.models.codes import state_name
 from wedata_mcp.models.describe import InstanceOpsView
@@ -70,7 +70,7 @@ def _via(instance: InstanceOpsView, related: Related) -> str:
     return task if when == instance.CurRunDate else f"{task}@{when}"
 
 
-def lineage_tool(resolver_of: Callable[[Context[Any, Any]], BlastRadiusResolver]) -> Tool:
+def lineage_tool(resolver_of: Callable[[Context[Any, Any]], Resolver]) -> Tool:
     # Parameters under WeData's own field names, as every tool's input and output uses them.
     async def get_instance_lineage(
         ctx: Context[Any, Any],
