@@ -3,6 +3,7 @@ find instances, look at one (its log by cursor), rerun, then follow the job (Get
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +138,16 @@ async def test_a_rerun_that_keeps_failing_is_followed_to_fail(tmp_path: Path) ->
         "failed",
         0,
     )
+
+
+async def test_2025_prompts_name_only_tools_it_lists(tmp_path: Path) -> None:
+    async with Client(make_server(tmp_path, Wire(sandbox()), **V2025)) as client:
+        tools = {t.name for t in (await client.list_tools()).tools}
+        prompts = (await client.list_prompts()).prompts
+        assert {p.name for p in prompts} == {"rerun-failed-instances", "rerun-failed-instances-zh"}
+        args = {"project_id": RETAIL_DW, "workflow_id": "wf-1", "include_downstream": ""}
+        bodies = [await client.get_prompt(p.name, args) for p in prompts]
+    texts = " ".join(m.content.text for body in bodies for m in body.messages if m.content.type == "text")
+    named = set(re.findall(r"`([a-z]+(?:_[a-z]+)+)`", texts))
+    assert named and named <= tools, named - tools
+    assert "rerun_schedule_instances" not in texts

@@ -160,7 +160,9 @@ def build_server(
     def today() -> date:
         return datetime.fromtimestamp(current()).date()  # read at each rendering
 
-    for prompt in load_prompts(prompts_dir or default_prompts_dir(), today):
+    # Each version's prompts name its own tools: 2025-08-06's are in their own subfolder.
+    folder = prompts_dir or default_prompts_dir()
+    for prompt in load_prompts(folder / "2025-08-06" if v2025 else folder, today):
         server.add_prompt(prompt)
     add_resources(server, audit)
     return server
