@@ -37,7 +37,7 @@ async def test_find_preview_confirm_send_once_and_follow_the_job_to_its_end(
     async with connect(transport, env, tmp_path / "stderr") as client:
         with anyio.fail_after(90):
             tools = {t.name for t in (await client.list_tools()).tools}
-            assert tools == {"list_task_instances", "get_task_instance", "follow_rerun", RERUN}
+            assert tools == {"list_task_instances", "get_task_instance", "get_instance_lineage", "follow_rerun", RERUN}
             found = await client.call_tool(
                 "list_task_instances", {"ProjectId": RETAIL_DW, "InstanceState": "EXPIRED", "Keyword": "payments"}
             )

@@ -13,7 +13,14 @@ from mcp import Client
 
 from tests.conftest import SECRET_ID, SECRET_KEY
 from tests.inproc import Wire, make_server, text
-from tests.test_sandbox_support import DWS_USER_ACTIVITY, ODS_PAYMENTS, RETAIL_DW, YESTERDAY
+from tests.test_sandbox_support import (
+    DWD_ORDER_FACTS,
+    DWD_PAYMENTS,
+    DWS_USER_ACTIVITY,
+    ODS_PAYMENTS,
+    RETAIL_DW,
+    YESTERDAY,
+)
 from tests.worlds import PROJECT_ID, TASK_ID, small_world
 from wedata_mcp.sandbox.app import Sandbox
 from wedata_mcp.sandbox.protocol import Account
@@ -42,7 +49,7 @@ class Progress:
 async def test_2025_lists_only_its_own_tools(tmp_path: Path) -> None:
     async with Client(make_server(tmp_path, Wire(sandbox()), **V2025)) as client:
         names = {t.name for t in (await client.list_tools()).tools}
-    assert names == {"list_task_instances", "get_task_instance", "follow_rerun", RERUN}
+    assert names == {"list_task_instances", "get_task_instance", "get_instance_lineage", "follow_rerun", RERUN}
 
 
 async def test_list_task_instances_finds_yesterdays_failures_page_by_page(tmp_path: Path) -> None:
@@ -57,6 +64,19 @@ async def test_list_task_instances_finds_yesterdays_failures_page_by_page(tmp_pa
     assert found == {ODS_PAYMENTS, DWS_USER_ACTIVITY}
     assert first["Instances"][0]["StateName"] == "failed"
     assert typo.is_error and "did you mean 'InstanceState'" in text(typo)
+
+
+async def test_lineage_walks_list_upstream_and_downstream_levels(tmp_path: Path) -> None:
+    async with Client(make_server(tmp_path, Wire(sandbox()), **V2025)) as client:
+        args = {"ProjectId": RETAIL_DW, "InstanceKey": key(DWD_PAYMENTS), "Depth": 2}
+        result = await client.call_tool("get_instance_lineage", args)
+        unknown = await client.call_tool("get_instance_lineage", args | {"InstanceKey": "nope_2026-11-24 00:00:00"})
+    found = result.structured_content
+    assert found is not None and found["Complete"] is True, text(result)
+    assert [(i["TaskId"], i["Level"]) for i in found["Upstream"]] == [(ODS_PAYMENTS, 1)]
+    assert (DWD_ORDER_FACTS, 1) in [(i["TaskId"], i["Level"]) for i in found["Downstream"]]
+    assert all(i["Level"] in (1, 2) for i in found["Downstream"])
+    assert unknown.is_error and "InstanceKey" in text(unknown)
 
 
 async def test_get_task_instance_reads_the_log_page_by_page_with_its_cursor(tmp_path: Path) -> None:

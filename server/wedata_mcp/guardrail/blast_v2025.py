@@ -66,14 +66,15 @@ class TaskInstanceResolver(Resolver):
         selected: list[InstanceOpsView] = []
         missing: list[Key] = []
         for instance_key in dict.fromkeys(prepared.params.get("InstanceKeyList") or []):
-            view = await self._one(project, instance_key)
+            view = await self.by_key(project, instance_key)
             if view is None:
                 missing.append((instance_key, ""))
             else:
                 selected.append(view)
         return selected, missing
 
-    async def _one(self, project: str, instance_key: str) -> TaskInstanceView | None:
+    async def by_key(self, project: str, instance_key: str) -> TaskInstanceView | None:
+        """The instance `instance_key` names in `project`, or None when WeData does not know it there."""
         try:
             item = await self._reader.instance(project, instance_key)
         except CloudAPIError as exc:
@@ -90,7 +91,7 @@ class TaskInstanceResolver(Resolver):
         missing: list[Key] = []
         for key in dict.fromkeys(keys):
             known = self._known.get(key)
-            view = await self._one(*known) if known is not None else None
+            view = await self.by_key(*known) if known is not None else None
             if view is None:
                 missing.append(key)
             else:
