@@ -65,7 +65,7 @@ class TaskInstanceResolver(Resolver):
         project = prepared.request.ProjectId or ""
         selected: list[InstanceOpsView] = []
         missing: list[Key] = []
-        for instance_key in dict.fromkeys(prepared.params.get("InstanceKeyList") or []):
+        for instance_key in dict.fromkeys(prepared.params.get(prepared.api.selection_field) or []):
             view = await self.by_key(project, instance_key)
             if view is None:
                 missing.append((instance_key, ""))

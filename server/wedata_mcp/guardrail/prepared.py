@@ -51,6 +51,7 @@ class RerunApi:
     how: tuple[str, ...]  # parameters that change how the rerun runs: named in the approval question when given
     custom: tuple[str, ...]  # free-text parameters: named with a fingerprint, never shown there
     splits: bool  # whether a selection too large for one request may be sent as batches
+    by_key: bool  # the selection is a list of InstanceKeys (2025-08-06), not of TaskId + CurRunDate objects
     name_of: Callable[[Any], str]  # one item of the selection, as previews and batches name it
     effect_of: Callable[[Any], Effect]
 
@@ -75,6 +76,7 @@ API_2021 = RerunApi(
     how=("ParallelNum", "SelfWorkflowDependency", "SameSelfDependType", "SameSelfWorkflowDependType", "AsyncMode"),
     custom=("MapParamList", "ReDoParams", "AppParam", "OperatorName", "OperatorId"),
     splits=True,
+    by_key=False,
     name_of=lambda i: f"{i['TaskId']}@{i['CurRunDate']}",
     effect_of=effect_of,
 )
@@ -90,6 +92,7 @@ API_2025 = RerunApi(
     custom=("RedefineParamList",),
     # Each request is one asynchronous job to follow; batches would make several (not supported yet).
     splits=False,
+    by_key=True,
     name_of=str,
     effect_of=effect_of_async,
 )

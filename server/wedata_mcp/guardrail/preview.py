@@ -64,7 +64,7 @@ def plan(prepared: PreparedRerun) -> RerunPlan:
         "DownstreamScope": scope,
         "SkippedChecks": list(effect.skipped_checks),
     }
-    if api.selection_field == "InstanceKeyList":
+    if api.by_key:
         project = prepared.request.ProjectId or None
         keys = [PlannedKey(InstanceKey=i, ProjectId=project) for i in listed[:MAX_LISTED]]
         return KeyedRerunPlan(Instances=keys, **common)

@@ -110,11 +110,11 @@ _NEXT_2025: dict[NextStep, str] = {
 
 def next_step(prepared: PreparedRerun, kind: NextStep) -> str:
     """What the model should do next, in the words of the prepared request's own tool."""
-    return (_NEXT_2025 if prepared.api.selection_field == "InstanceKeyList" else _NEXT_2021)[kind]
+    return (_NEXT_2025 if prepared.api.by_key else _NEXT_2021)[kind]
 
 
 def result_model(prepared: PreparedRerun) -> type[RerunResult]:
-    return AsyncRerunResult if prepared.api.selection_field == "InstanceKeyList" else RerunResult
+    return AsyncRerunResult if prepared.api.by_key else RerunResult
 
 
 def shown_endpoint(endpoint: str) -> str:

@@ -23,7 +23,7 @@ from wedata_mcp.guardrail.results import NextStep, RerunResult, Status, build_re
 from wedata_mcp.guardrail.store import Recorded, TokenStore
 from wedata_mcp.guardrail.tokens import Token
 from wedata_mcp.models import BatchOperateResultOpsDto
-from wedata_mcp.models.v2025 import RERUN_ACTION_2025, OpsAsyncResponse
+from wedata_mcp.models.v2025 import OpsAsyncResponse
 
 IN_FLIGHT = 4  # batches in flight at once; the per-action rate limiter decides the pace
 Progress = Callable[[int, int, str], Awaitable[None]]
@@ -55,8 +55,6 @@ class Sender:
         self._store = store
         self._stop_on_failure = stop_on_failure
         self._in_flight = in_flight
-        # RerunTaskInstancesAsync's Data, by batch outcome (kept out of BatchOutcome, whose schema is 2021-08-20's).
-        self._answers: dict[int, OpsAsyncResponse | None] = {}
 
     async def send(
         self, prepared: PreparedRerun, token: Token, actor: dict[str, Any], progress: Progress | None
@@ -95,7 +93,7 @@ class Sender:
                 # Shielded: a batch that may be on the wire always gets its outcome recorded.
                 with anyio.CancelScope(shield=True):
                     outcome = outcomes[index]
-                    error = await self._send_batch(batches[index], len(batches), outcome, fields)
+                    error = await self._send_batch(batches[index], len(batches), outcome, fields, prepared.api.by_key)
                     if error is not None:
                         errors[index] = error
                     if outcome.Status != "succeeded":
@@ -110,7 +108,7 @@ class Sender:
                 group.start_soon(worker)
 
     async def _send_batch(
-        self, batch: Batch, total: int, outcome: BatchOutcome, fields: dict[str, Any]
+        self, batch: Batch, total: int, outcome: BatchOutcome, fields: dict[str, Any], by_key: bool
     ) -> WeDataError | None:
         audit = fields | {"batch": batch.number, "batches": total, "request_hash": batch.body_hash}
         # The request itself: what an execution reran stays answerable from the audit alone (follow_rerun).
@@ -132,7 +130,7 @@ class Sender:
             )
             return exc
         outcome.RequestId = response.request_id
-        if fields["action"] == RERUN_ACTION_2025:
+        if by_key:
             return self._read_async(response, outcome, audit)
         data = self._data(response)
         outcome.Data = data
@@ -160,7 +158,7 @@ class Sender:
             data = OpsAsyncResponse.model_validate(response.data.get("Data"))
         except ValidationError:
             data = None
-        self._answers[id(outcome)] = data
+        outcome._async_data = data  # pyright: ignore[reportPrivateUsage]  # the sender's own field (batching.py)
         accepted = data is not None and isinstance(data.AsyncId, str) and bool(data.AsyncId)
         if accepted:
             outcome.Status, outcome.Instances = "succeeded", []
@@ -226,7 +224,7 @@ class Sender:
             status, step = "failed", "refused"
         else:
             status, step = "unknown", "unreadable"
-        data = self._answers.pop(id(outcome), None) or outcome.Data
+        data = outcome._async_data or outcome.Data  # pyright: ignore[reportPrivateUsage]
         result = build_result(status, prepared, Data=data, RequestId=outcome.RequestId, step=step)
         await self._store.record(token.token_id, Recorded(result=result.model_dump(mode="json")))
         return result
