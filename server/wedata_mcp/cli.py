@@ -65,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--token-store", help="memory (default) or redis://host:port/db shared by replicas (WEDATA_MCP_TOKEN_STORE)"
     )
+    serve.add_argument("--api-version", help="WeData API: 2021-08-20 (default) or 2025-08-06 (WEDATA_MCP_API_VERSION)")
     serve.add_argument(
         "--log-level",
         default="INFO",
@@ -130,6 +131,7 @@ def _serve(args: argparse.Namespace) -> int:
         "allowed_hosts": args.allowed_hosts,
         "allowed_origins": args.allowed_origins,
         "token_store": args.token_store,
+        "api_version": args.api_version,
     }
     now = None
     if args.sandbox:
