@@ -146,3 +146,13 @@ def test_api_version_fails_closed_naming_the_variable() -> None:
     assert Settings.from_env({"WEDATA_MCP_API_VERSION": "2025-08-06"}).api_version == "2025-08-06"
     with pytest.raises(SettingsError, match="WEDATA_MCP_API_VERSION"):
         Settings.from_env({"WEDATA_MCP_API_VERSION": "2025-08"})
+
+
+async def test_unfinished_upstream_is_warned_about_in_this_versions_words(tmp_path: Path) -> None:
+    arguments = rerun(InstanceKeyList=[key(DWD_PAYMENTS)], CheckParentType="NONE", SkipEventListening=False)
+    async with Client(make_server(tmp_path, Wire(new_sandbox()), **V2025)) as client:
+        preview = (await client.call_tool(TOOL, arguments)).structured_content
+    assert preview is not None
+    assert preview["BlastRadius"]["UnfinishedUpstream"] == [f"{ODS_PAYMENTS}@{YESTERDAY}: failed"]
+    (warning,) = [w for w in preview["Warnings"] if w.startswith("Upstream not finished")]
+    assert "CheckParentType is NONE or not set" in warning and "CheckFather" not in warning

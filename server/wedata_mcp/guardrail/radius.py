@@ -112,15 +112,21 @@ def radius_warnings(prepared: PreparedRerun, radius: BlastRadius) -> list[str]:
         )
     if radius.UnfinishedUpstream:
         listed = ", ".join(radius.UnfinishedUpstream[:5])
+        # The request's own names for the check: CheckFather (2021-08-20) or CheckParentType alone (2025-08-06).
+        asked, unasked = (
+            ("CheckParentType ALL or MAKE_SCOPE", "CheckParentType is NONE or not set")
+            if prepared.api.by_key
+            else ("CheckFather=true", "CheckFather is not true, or CheckParentType is NONE")
+        )
         if prepared.effect.upstream_check != "none":
-            found.append(f"Upstream not finished ({listed}); with CheckFather=true WeData may refuse the rerun.")
+            found.append(f"Upstream not finished ({listed}); with {asked} WeData may refuse the rerun.")
         else:
             found.append(
-                f"Upstream not finished ({listed}) and no upstream check was asked for (CheckFather is not true, "
-                "or CheckParentType is NONE): the rerun will not wait for it and may read incomplete data."
+                f"Upstream not finished ({listed}) and no upstream check was asked for ({unasked}): "
+                "the rerun will not wait for it and may read incomplete data."
             )
     if prepared.effect.reruns_downstream and radius.DownstreamCount == 0 and radius.SelectedCount:
-        found.append("No downstream instances were found within the SonInstanceType scope.")
+        found.append(f"No downstream instances were found within the {prepared.api.scope_field} scope.")
     if radius.Unresolved:
         found.append("Some of the blast radius could not be resolved: " + "; ".join(radius.Unresolved))
     return found
