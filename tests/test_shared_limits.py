@@ -13,19 +13,23 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from mcp import Client
 from redis.asyncio import Redis
 
-from tests.conftest import SECRET_ID, SECRET_KEY
+from tests.conftest import REGION, SECRET_ID, SECRET_KEY
 from tests.spawn import connect, server_env
 from tests.test_redis_store import TOOL
 
 # The private redis-server of the Redis store tests (the `as` form marks it as re-exported for pytest).
 from tests.test_redis_store import redis_url as redis_url
 from tests.worlds import TASK_ID, backfill_world
-from wedata_mcp.cloud.ratelimit import WindowUnavailableError
-from wedata_mcp.cloud.redis_window import RedisWindows
+from wedata_mcp.cloud.client import Target, WeDataClient
+from wedata_mcp.cloud.credentials import Credentials
+from wedata_mcp.cloud.errors import RateLimitUnavailableError
+from wedata_mcp.cloud.ratelimit import RateLimits, Taken, WindowUnavailableError
+from wedata_mcp.cloud.redis_window import KEY_PREFIX, RedisWindows
 from wedata_mcp.cloud.redis_window import connect as redis_connect
 from wedata_mcp.guardrail.policy import ExecutionBudget, PolicyError
 from wedata_mcp.sandbox.app import Sandbox
@@ -117,21 +121,22 @@ async def test_fifty_replicas_asking_at_once_take_no_more_than_the_windows_capac
     assert all(0 < t.wait <= 1.0 for t in taken if t.slot is None)  # until the oldest slot leaves the window
 
 
-async def test_a_settled_slot_counts_from_when_it_was_settled(shared_db: str) -> None:
+async def test_settling_a_slot_moves_it_to_redis_now_and_never_adds_one(shared_db: str) -> None:
     redis = redis_connect(shared_db)
+    key = KEY_PREFIX + "w"  # the sorted set the README describes: a slot per member, scored with its time
     try:
-        window = RedisWindows(redis).window("w", 1, 0.5)
+        window = RedisWindows(redis).window("w", 1, 60.0)
         first = await window.take()
-        assert first.slot is not None
-        full = await window.take()
-        await anyio.sleep(0.2)  # bounded: the one sleep this test needs, to let Redis's clock move on
+        assert first.slot is not None and (await window.take()).slot is None  # full for a minute
+        taken_at = await redis.zscore(key, first.slot)  # pyright: ignore[reportUnknownMemberType]
         await window.settle(first.slot)
-        later = await window.take()
+        settled_at = await redis.zscore(key, first.slot)  # pyright: ignore[reportUnknownMemberType]
+        await window.settle("a-slot-never-taken")
+        members = await redis.zcard(key)  # pyright: ignore[reportUnknownMemberType]
     finally:
         await redis.aclose()
-    # Re-stamped 0.2 s later, the slot now leaves the window about 0.2 s later than it would have.
-    assert full.slot is None and later.slot is None
-    assert later.wait > full.wait - 0.1
+    assert taken_at is not None and settled_at is not None and settled_at > taken_at
+    assert members == 1
 
 
 async def test_an_unreachable_shared_budget_refuses_naming_its_rule(unreachable_redis: str) -> None:
@@ -170,6 +175,14 @@ async def test_three_replicas_on_one_account_share_wedatas_quota_and_meet_no_req
     received = sandbox.requests(DESCRIBE, verified=None)
     assert len(received) >= 60
     assert [r.error_code for r in sandbox.requests(verified=None) if r.error_code] == []
+    # The window is keyed by a hash of the SecretId and the action: the SecretId itself is in no key.
+    redis = redis_connect(shared_db)
+    try:
+        keys = [key.decode() for key in await redis.keys("*")]  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+    finally:
+        await redis.aclose()
+    assert any(key.startswith("wedata-mcp:window:rate:") and key.endswith(f":{DESCRIBE}") for key in keys), keys
+    assert not any(SECRET_ID in key for key in keys)
 
 
 async def test_replicas_together_never_exceed_max_executions_per_minute(
@@ -217,3 +230,73 @@ async def test_a_replica_whose_redis_is_unreachable_sends_nothing(
     assert not (preview.structured_content or {}).get("ConfirmationToken"), _text(preview)
     assert forged.is_error
     assert sandbox.requests(verified=None) == []  # not one request reached WeData
+
+
+# --- the client holds its shared slot until the answer is in --------------------------------------------------
+
+
+class RecordingWindows:
+    """Shared windows that record, in order, each take and settle beside the requests the transport sees."""
+
+    def __init__(self, events: list[str], fail: bool = False) -> None:
+        self.events = events
+        self.fail = fail
+        self.names: list[str] = []
+
+    def window(self, name: str, capacity: int, seconds: float) -> RecordingWindows:
+        self.names.append(f"{name} {capacity}/{seconds:g}s")
+        return self
+
+    async def take(self) -> Taken:
+        if self.fail:
+            self.events.append("refused")
+            raise WindowUnavailableError("Redis: ConnectionError")
+        self.events.append("take")
+        return Taken(0.0, "slot-1")
+
+    async def settle(self, slot: str) -> None:
+        self.events.append(f"settle {slot}")
+
+
+async def test_a_shared_slot_is_taken_before_the_request_and_settled_once_its_answer_is_in() -> None:
+    events: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        events.append("request")
+        return httpx.Response(200, json={"Response": {"Data": {}, "RequestId": "r-1"}})
+
+    windows = RecordingWindows(events)
+    credentials = Credentials(SECRET_ID, SECRET_KEY)
+    limits = RateLimits(20, shared=windows, account=credentials.account_key())
+    client = WeDataClient(
+        Target("http://wedata.test", REGION), credentials, transport=httpx.MockTransport(answer), limiter=limits
+    )
+    try:
+        await client.call(DESCRIBE, b"{}", mutating=False)
+    finally:
+        await client.aclose()
+    assert events == ["take", "request", "settle slot-1"]
+    assert windows.names == [f"rate:{credentials.account_key()}:{DESCRIBE} 20/1.02s"]
+    assert SECRET_ID not in windows.names[0]
+
+
+async def test_an_unreadable_shared_window_sends_nothing_and_is_not_retried() -> None:
+    events: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        events.append("request")
+        return httpx.Response(200, json={"Response": {"RequestId": "r-1"}})
+
+    windows = RecordingWindows(events, fail=True)
+    client = WeDataClient(
+        Target("http://wedata.test", REGION),
+        Credentials(SECRET_ID, SECRET_KEY),
+        transport=httpx.MockTransport(answer),
+        limiter=RateLimits(20, shared=windows, account="a"),
+    )
+    try:
+        with pytest.raises(RateLimitUnavailableError, match="nothing ran"):
+            await client.call(RERUN, b"{}", mutating=True)
+    finally:
+        await client.aclose()
+    assert events == ["refused"]  # asked once, and no request
