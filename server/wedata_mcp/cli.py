@@ -215,10 +215,10 @@ def _shared_store(settings: Settings) -> tuple[TokenStore | None, SharedWindows 
             "other replicas will refuse this one's tokens"
         )
     try:
-        # A replay waits for the first use, which may take a few HTTP timeouts (rate limit retries included).
-        redis = connect(settings.token_store)
+        redis = connect(settings.token_store)  # one client: the token store and the windows share its pool
     except ValueError as exc:
         raise SettingsError(f"WEDATA_MCP_TOKEN_STORE: {exc}") from None
+    # A replay waits for the first use, which may take a few HTTP timeouts (rate limit retries included).
     store = RedisTokenStore(redis, wait_seconds=max(120.0, 4 * settings.timeout_seconds))
     _refuse_an_evicting_redis(settings.token_store)
     logger.info(
