@@ -135,6 +135,15 @@ async def test_a_rerun_is_followed_through_its_job_to_the_end_with_progress(tmp_
     total = preview["BlastRadius"]["TotalCount"]
     assert (job["TotalSubProcessCount"], job["FinishedSubProcessCount"], job["SuccessSubProcessCount"]) == (total,) * 3
     assert progress.seen and progress.seen[-1][:2] == (total, total)
+    assert job["Selected"] == [
+        {
+            "InstanceKey": key(ODS_PAYMENTS),
+            "TaskName": "ods_payments_sync",
+            "InstanceState": "COMPLETED",
+            "StateName": "success",
+        }
+    ]
+    assert job["SelectedByState"] == {"success": 1} and job["Unresolved"] == []
     assert stranger.is_error and "AsyncId" in text(stranger)
     assert wire.sent == 1
 

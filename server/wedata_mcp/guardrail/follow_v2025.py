@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import cast
 
+from wedata_mcp.cloud.errors import WeDataError
 from wedata_mcp.cloud.reader_v2025 import TaskInstanceReader
 from wedata_mcp.guardrail.audit import principal_of
+from wedata_mcp.guardrail.blast import reason
 from wedata_mcp.guardrail.follow import SCANNED, AuditLog, ExecutionNotFoundError
-from wedata_mcp.models.v2025 import RERUN_ACTION_2025, OpsAsyncJobDetail
+from wedata_mcp.models.v2025 import RERUN_ACTION_2025, OpsAsyncJobDetail, TaskInstance
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +22,7 @@ class AsyncExecution:
     project_id: str
     request_id: str | None
     token_id: str | None
+    instance_keys: tuple[str, ...]  # the selection, as the audited request named it
 
 
 class JobFollower:
@@ -47,10 +50,28 @@ class JobFollower:
         if not isinstance(project, str) or not project:
             raise ExecutionNotFoundError(f"the audit does not say which project AsyncId {async_id} ran in")
         request_id = executed.get("request_id")
+        listed: object = cast(dict[str, object], request).get("InstanceKeyList")
+        keys = tuple(str(k) for k in cast(list[object], listed)) if isinstance(listed, list) else ()
         return AsyncExecution(
-            async_id, project, request_id if isinstance(request_id, str) else None, str(token_id) if token_id else None
+            async_id,
+            project,
+            request_id if isinstance(request_id, str) else None,
+            str(token_id) if token_id else None,
+            keys,
         )
 
     async def job(self, execution: AsyncExecution) -> OpsAsyncJobDetail:
         """The job as WeData reports it now (raises WeDataError when it cannot be read)."""
         return await self._reader.job(execution.project_id, execution.async_id)
+
+    async def selected(self, execution: AsyncExecution, limit: int) -> tuple[list[TaskInstance], list[str]]:
+        """The first `limit` selected instances as WeData reports them now, and what could not be read (a job's
+        status says how the asynchronous operation went; the instances' own states say how their runs went)."""
+        found: list[TaskInstance] = []
+        unread: list[str] = []
+        for key in execution.instance_keys[:limit]:
+            try:
+                found.append(await self._reader.instance(execution.project_id, key))
+            except WeDataError as exc:
+                unread.append(f"{key}: {reason(exc)}")
+        return found, unread
