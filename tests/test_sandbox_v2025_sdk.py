@@ -28,6 +28,7 @@ from tests.test_sandbox_support import (
     YESTERDAY,
     new_sandbox,
 )
+from tests.worlds import PROJECT_ID, TASK_ID, small_world
 from wedata_mcp.sandbox.app import Sandbox
 from wedata_mcp.sandbox.server import serve_in_thread
 
@@ -74,6 +75,11 @@ def poll_to_end(sdk: wedata_client.WedataClient, async_id: str) -> models.OpsAsy
         if job.Data.Status in ("SUCCESS", "FAIL", "PART_SUCCESS"):
             return job.Data
     raise AssertionError("the job did not end")
+
+
+def rerun_to_end(sdk: wedata_client.WedataClient, params: dict[str, object]) -> models.OpsAsyncJobDetail:
+    rerun = sdk.RerunTaskInstancesAsync(request(models.RerunTaskInstancesAsyncRequest, params))
+    return poll_to_end(sdk, rerun.Data.AsyncId)
 
 
 def test_sdk_lists_yesterdays_failed_instances_page_by_page(served: tuple[Sandbox, str]) -> None:
@@ -158,3 +164,56 @@ def test_sdk_with_a_wrong_key_gets_its_signature_refused_and_nothing_runs(served
         )
     assert caught.value.get_code() == "AuthFailure.SignatureFailure"
     assert sandbox.world.async_jobs == {} and sandbox.requests("RerunTaskInstancesAsync") == []
+
+
+def test_sdk_polls_a_rerun_where_one_instance_keeps_failing_to_part_success(served: tuple[Sandbox, str]) -> None:
+    _, endpoint = served
+    sdk = client(endpoint)
+    keys = [key(ODS_PAYMENTS), key(DWS_USER_ACTIVITY)]
+    params = {"ProjectId": RETAIL_DW, "InstanceKeyList": keys, "RerunType": "1"}
+    job = poll_to_end(
+        sdk, sdk.RerunTaskInstancesAsync(request(models.RerunTaskInstancesAsyncRequest, params)).Data.AsyncId
+    )
+    assert (job.Status, job.TotalSubProcessCount, job.SuccessSubProcessCount) == ("PART_SUCCESS", 2, 1)
+
+
+def test_sdk_sees_a_rerun_refused_by_its_upstream_check_as_a_failed_job(served: tuple[Sandbox, str]) -> None:
+    sandbox, endpoint = served
+    sdk = client(endpoint)
+    params = {
+        "ProjectId": RETAIL_DW,
+        "InstanceKeyList": [key(DWD_PAYMENTS)],
+        "RerunType": "1",
+        "CheckParentType": "ALL",
+    }
+    job = poll_to_end(
+        sdk, sdk.RerunTaskInstancesAsync(request(models.RerunTaskInstancesAsyncRequest, params)).Data.AsyncId
+    )
+    assert job.Status == "FAIL" and job.ErrorDesc and key(ODS_PAYMENTS) in job.ErrorDesc
+    assert sandbox.world.instance(DWD_PAYMENTS, YESTERDAY).state == "12"  # nothing reran
+
+
+def test_sdk_pages_a_long_log_with_its_cursor() -> None:
+    day = "2025-01-01 00:00:00"
+    log = [f"2025-01-02 00:00:{n:02d} INFO line {n}" for n in range(45)] + ["2025-01-02 00:01:00 ERROR boom"]
+    world = small_world(
+        [{"task_id": TASK_ID}],
+        [{"task_id": TASK_ID, "cur_run_date": day, "state": "4", "log": log}],
+        now="2025-01-03 00:00:00",
+    )
+    with serve_in_thread(new_sandbox(time.time, world=world), host="127.0.0.1") as url:
+        sdk = client(url.removeprefix("http://"))
+        pages: list[str] = []
+        cursor: str | None = None
+        for _ in range(10):
+            params: dict[str, object] = {"ProjectId": PROJECT_ID, "InstanceKey": f"{TASK_ID}_{day}"}
+            data = sdk.GetTaskInstanceLog(
+                request(models.GetTaskInstanceLogRequest, params | ({"NextCursor": cursor} if cursor else {}))
+            ).Data
+            pages.append(data.LogInfo)
+            cursor = data.NextCursor
+            if cursor is None:
+                break
+        errors = sdk.GetTaskInstanceLog(request(models.GetTaskInstanceLogRequest, params | {"LogLevel": "Error"})).Data
+    assert len(pages) == 3 and "\n".join(pages).splitlines() == log
+    assert errors.LogInfo == "2025-01-02 00:01:00 ERROR boom" and errors.NextCursor is None
