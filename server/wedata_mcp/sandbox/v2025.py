@@ -20,163 +20,24 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from datetime import datetime
+from typing import Any
 
 from wedata_mcp.models.base import wire_datetime
 from wedata_mcp.sandbox import states
 from wedata_mcp.sandbox.expansion import expand_rerun
 from wedata_mcp.sandbox.params import parse
+from wedata_mcp.sandbox.params_v2025 import JobParams, KeyParams, ListParams, LogParams, Page, RerunParams
 from wedata_mcp.sandbox.protocol import APIError
 from wedata_mcp.sandbox.simulation import start_rerun
 from wedata_mcp.sandbox.views import instance_key
-from wedata_mcp.sandbox.world import AsyncJob, Instance, InstanceKey, World, format_time, parse_time
+from wedata_mcp.sandbox.views_v2025 import CYCLE, scheduled, state_name, task_instance
+from wedata_mcp.sandbox.world import AsyncJob, InstanceKey, World, parse_time
 
 Handler = Callable[[World, dict[str, Any], datetime], dict[str, Any]]
 LOG_PAGE_LINES = 20
-MAX_PAGE_SIZE = 100  # PageSize "最小值为1、最大值为100"
 
-# The eight documented InstanceState names, by the simulator's written state codes (states.py, one per group).
-STATE_NAME: dict[str, str] = {
-    states.WAITING_EVENT: "WAIT_EVENT",
-    states.WAITING_UPSTREAM: "WAIT_UPSTREAM",
-    states.WAITING_RUN: "WAIT_RUN",
-    states.RUNNING: "RUNNING",
-    states.SKIPPED: "SKIP_RUNNING",
-    states.FAILED_RETRYING: "FAILED_RETRY",
-    states.FAILED: "EXPIRED",
-    states.SUCCESS: "COMPLETED",
-}
-StateName = Literal[
-    "WAIT_EVENT", "WAIT_UPSTREAM", "WAIT_RUN", "RUNNING", "SKIP_RUNNING", "FAILED_RETRY", "EXPIRED", "COMPLETED"
-]
-# TaskInstance.CycleType "O: ONEOFF_CYCLE ... D: DAY_CYCLE ..."; TaskInstanceDetail spells the long name.
-_CYCLE = {
-    "O": "ONEOFF_CYCLE",
-    "Y": "YEAR_CYCLE",
-    "M": "MONTH_CYCLE",
-    "W": "WEEK_CYCLE",
-    "D": "DAY_CYCLE",
-    "H": "HOUR_CYCLE",
-    "I": "MINUTE_CYCLE",
-    "C": "CRONTAB_CYCLE",
-}
 _LEVEL_WORD = {"Info": " INFO ", "Debug": " DEBUG ", "Warn": " WARN ", "Error": " ERROR "}
-
-
-def state_name(code: str) -> str:
-    """The InstanceState name of any documented state code."""
-    group = states.group(code)
-    return next(STATE_NAME[c] for c in states.WRITTEN if group is not None and states.group(c) == group)
-
-
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, hide_input_in_errors=True)
-
-
-class _Project(_Params):
-    ProjectId: str = Field(min_length=1)
-
-
-class _Page(_Project):
-    PageNumber: int = Field(1, ge=1)
-    PageSize: int = Field(10, ge=1, le=MAX_PAGE_SIZE)
-
-
-class ListParams(_Page):
-    Keyword: str | None = None
-    TimeZone: Literal["UTC+8"] | None = None  # the only zone the simulated world keeps
-    InstanceType: Literal[0, 1, 2] | None = None
-    InstanceState: (
-        Literal[
-            "WAIT_EVENT", "WAIT_UPSTREAM", "WAIT_RUN", "RUNNING", "SKIP_RUNNING", "FAILED_RETRY", "EXPIRED", "COMPLETED"
-        ]
-        | None
-    ) = None
-    TaskTypeId: int | None = None
-    CycleType: str | None = None
-    OwnerUin: str | None = None
-    WorkflowId: str | None = None
-    ScheduleTimeFrom: str | None = None
-    ScheduleTimeTo: str | None = None
-    StartTimeFrom: str | None = None
-    StartTimeTo: str | None = None
-    SortColumn: Literal["SCHEDULE_DATE", "START_TIME", "END_TIME", "COST_TIME"] | None = None
-    SortType: Literal["ASC", "DESC"] | None = None
-
-
-class KeyParams(_Page):
-    InstanceKey: str = Field(min_length=1)
-    TimeZone: Literal["UTC+8"] | None = None
-
-
-class LogParams(_Project):
-    InstanceKey: str = Field(min_length=1)
-    LifeRoundNum: int | None = Field(None, ge=0)
-    LogLevel: Literal["Info", "Debug", "Warn", "Error", "All"] = "All"
-    NextCursor: str | None = None
-
-
-class KVMapParams(_Params):
-    K: str | None = None
-    V: str | None = None
-
-
-class RerunParams(_Project):
-    InstanceKeyList: list[str] = Field(min_length=1)
-    RerunType: Literal["1", "2", "3"] = "1"
-    CheckParentType: Literal["ALL", "MAKE_SCOPE", "NONE"] = "NONE"
-    SonRangeType: Literal["WORKFLOW", "PROJECT", "ALL"] = "WORKFLOW"
-    SkipEventListening: bool | None = None
-    RedefineParallelNum: int | None = Field(None, ge=1)
-    RedefineSelfWorkflowDependency: Literal["yes", "no"] | None = None
-    RedefineParamList: KVMapParams | None = None
-
-
-class JobParams(_Project):
-    AsyncId: str = Field(min_length=1)
-
-
-def _scheduled(instance: Instance) -> datetime:
-    return parse_time(instance.cur_run_date) + timedelta(days=1, minutes=30)  # as views.instance_ops_dto
-
-
-def task_instance(world: World, instance: Instance, *, detail: bool = False) -> dict[str, Any]:
-    """A `TaskInstance` (or, with `detail`, a `TaskInstanceDetail`)."""
-    task = world.tasks[instance.task_id]
-    workflow = world.workflow_of(instance.task_id)
-    cost = None
-    if instance.start_time is not None:
-        cost = int(((instance.end_time or world.now) - instance.start_time).total_seconds() * 1000)
-    item: dict[str, Any] = {
-        "ProjectId": workflow.project_id,
-        "InstanceKey": instance_key(task.task_id, instance.cur_run_date),
-        "WorkflowId": workflow.workflow_id,
-        "WorkflowName": workflow.name,
-        "TaskId": task.task_id,
-        "TaskName": task.task_name,
-        "CurRunDate": instance.cur_run_date,
-        "InstanceState": state_name(instance.state),
-        "InstanceType": 1,  # every simulated instance is periodic
-        "OwnerUinList": [task.in_charge],
-        "TotalRunNum": instance.total_runs,
-        "TaskType": task.task_type_desc,
-        "TaskTypeId": task.task_type_id,
-        "CycleType": _CYCLE[task.cycle_type] if detail else task.cycle_type,
-        "TryLimit": task.try_limit,
-        "Tries": instance.tries,
-        "StartTime": format_time(instance.start_time),
-        "EndTime": format_time(instance.end_time),
-        "CostTime": cost,
-        "SchedulerTime": format_time(_scheduled(instance)),
-        "LastUpdateTime": format_time(instance.end_time or instance.start_time or instance.waiting_since),
-        "ExecutorGroupName": "default-scheduler-group",
-    }
-    if detail:
-        item["JobErrorMsg"] = instance.error_desc
-    return item
 
 
 def _project(world: World, project_id: str) -> None:
@@ -200,7 +61,7 @@ def _key(world: World, project_id: str, given: str) -> InstanceKey:
     raise APIError("ResourceNotFound", f"instance {given} does not exist in project {project_id}")
 
 
-def _page(world: World, keys: list[InstanceKey], q: _Page) -> dict[str, Any]:
+def _page(world: World, keys: list[InstanceKey], q: Page) -> dict[str, Any]:
     shown = keys[(q.PageNumber - 1) * q.PageSize : q.PageNumber * q.PageSize]
     return {
         "Data": {
@@ -243,10 +104,10 @@ def list_task_instances(world: World, params: dict[str, Any], now: datetime) -> 
                 and q.InstanceType in (None, 1)
                 and (q.InstanceState is None or state_name(instance.state) == q.InstanceState)
                 and q.TaskTypeId in (None, task.task_type_id)
-                and q.CycleType in (None, task.cycle_type, _CYCLE[task.cycle_type])
+                and q.CycleType in (None, task.cycle_type, CYCLE[task.cycle_type])
                 and q.OwnerUin in (None, task.in_charge)
                 and q.WorkflowId in (None, task.workflow_id)
-                and _between(_scheduled(instance), *schedule)
+                and _between(scheduled(instance), *schedule)
                 and _between(instance.start_time, *started)
             )
 
@@ -260,7 +121,7 @@ def _sort_key(world: World, column: str) -> Callable[[InstanceKey], tuple[int, A
     def key(k: InstanceKey) -> tuple[int, Any]:
         instance = world.instances[k]
         if column == "SCHEDULE_DATE":
-            return (0, _scheduled(instance))
+            return (0, scheduled(instance))
         value = {"START_TIME": instance.start_time, "END_TIME": instance.end_time}.get(column)
         if column == "COST_TIME" and instance.start_time is not None:
             value = (instance.end_time or world.now) - instance.start_time
