@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from wedata_mcp.sandbox.views_v2025 import StateName
+
 MAX_PAGE_SIZE = 100  # PageSize "最小值为1、最大值为100"
 
 
@@ -26,12 +28,7 @@ class ListParams(Page):
     Keyword: str | None = None
     TimeZone: Literal["UTC+8"] | None = None  # the only zone the simulated world keeps
     InstanceType: Literal[0, 1, 2] | None = None
-    InstanceState: (
-        Literal[
-            "WAIT_EVENT", "WAIT_UPSTREAM", "WAIT_RUN", "RUNNING", "SKIP_RUNNING", "FAILED_RETRY", "EXPIRED", "COMPLETED"
-        ]
-        | None
-    ) = None
+    InstanceState: StateName | None = None
     TaskTypeId: int | None = None
     CycleType: str | None = None
     OwnerUin: str | None = None
