@@ -26,6 +26,11 @@ SON_RANGE_TYPE: dict[str, ScopeCode] = {
 }
 SON_RANGE_TYPE_WIDEST = "ALL"
 
+# TaskInstance.InstanceState's documented names (models/codes.py groups them with 2021-08-20's codes).
+InstanceStateName = Literal[
+    "WAIT_EVENT", "WAIT_UPSTREAM", "WAIT_RUN", "RUNNING", "SKIP_RUNNING", "FAILED_RETRY", "EXPIRED", "COMPLETED"
+]
+
 # OpsAsyncJobDetail.Status "初始状态: INIT; 运行中: RUNNING; 成功: SUCCESS; 失败: FAIL; 部分成功: PART_SUCCESS".
 ASYNC_STATUS: dict[str, str] = {
     "INIT": "initial",

@@ -4,8 +4,9 @@ fields the SDK's models know (its deserializer warns about any other)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
+from wedata_mcp.models.v2025 import InstanceStateName
 from wedata_mcp.sandbox import states
 from wedata_mcp.sandbox.views import instance_key
 from wedata_mcp.sandbox.world import Instance, World, format_time, parse_time
@@ -21,9 +22,7 @@ STATE_NAME: dict[str, str] = {
     states.FAILED: "EXPIRED",
     states.SUCCESS: "COMPLETED",
 }
-StateName = Literal[
-    "WAIT_EVENT", "WAIT_UPSTREAM", "WAIT_RUN", "RUNNING", "SKIP_RUNNING", "FAILED_RETRY", "EXPIRED", "COMPLETED"
-]
+StateName = InstanceStateName
 # TaskInstance.CycleType "O: ONEOFF_CYCLE ... D: DAY_CYCLE ..."; TaskInstanceDetail spells the long name.
 CYCLE = {
     "O": "ONEOFF_CYCLE",

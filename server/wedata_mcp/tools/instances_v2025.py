@@ -15,15 +15,12 @@ from pydantic import BaseModel, Field
 from wedata_mcp.cloud.reader_v2025 import TaskInstanceReader
 from wedata_mcp.models.base import DocumentedModel, Identifier, VisibleText
 from wedata_mcp.models.codes import INSTANCE_STATE_NAMES, state_name
-from wedata_mcp.models.v2025 import InstanceKeyText, TaskInstance
+from wedata_mcp.models.v2025 import InstanceKeyText, InstanceStateName, TaskInstance
 from wedata_mcp.tools.errors import as_tool_errors
 from wedata_mcp.tools.instances import DATA_NOTE, READ_ONLY
 from wedata_mcp.tools.results import compact
 from wedata_mcp.tools.sdk import model_tool
 
-StateName = Literal[
-    "WAIT_EVENT", "WAIT_UPSTREAM", "WAIT_RUN", "RUNNING", "SKIP_RUNNING", "FAILED_RETRY", "EXPIRED", "COMPLETED"
-]
 _STATES = "; ".join(f"{name}: {group.replace('_', ' ')}" for name, group in INSTANCE_STATE_NAMES.items())
 
 
@@ -36,7 +33,7 @@ class ListTaskInstancesArguments(DocumentedModel):
     PageNumber: int | None = Field(None, ge=1, description="Page number, from 1 (default 1).")
     PageSize: int | None = Field(None, ge=1, le=100, description="Instances per page, 1-100 (default 10).")
     Keyword: VisibleText | None = Field(None, description="Task name or task ID, fuzzy; several comma-separated.")
-    InstanceState: StateName | None = Field(None, description=f"Instance state. {_STATES}.")
+    InstanceState: InstanceStateName | None = Field(None, description=f"Instance state. {_STATES}.")
     WorkflowId: Identifier | None = Field(None, description="Workflow ID.")
     OwnerUin: Identifier | None = Field(None, description="The task owner's ID.")
     ScheduleTimeFrom: VisibleText | None = Field(None, description="Planned schedule time from, yyyy-MM-dd HH:mm:ss.")
