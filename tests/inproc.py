@@ -22,12 +22,13 @@ from wedata_mcp.sandbox.protocol import Account
 from wedata_mcp.settings import Settings
 
 TOOL = "rerun_schedule_instances"
+MUTATING = frozenset({"RunRerunScheduleInstances", "RerunTaskInstancesAsync"})  # the rerun action of each version
 SECRET = "shared-secret-of-two-replicas-0123456789"
 
 
 class Wire(httpx.AsyncBaseTransport):
-    """The in-process simulator, counting RunRerunScheduleInstances sends (`sent`) and reads (`reads`), with an
-    optional fault for the n-th rerun send (1-based)."""
+    """The in-process simulator, counting rerun sends (`sent`: RunRerunScheduleInstances or
+    RerunTaskInstancesAsync) and reads (`reads`), with an optional fault for the n-th rerun send (1-based)."""
 
     def __init__(self, sandbox: Sandbox, faults: dict[int, Callable[[httpx.Request], httpx.Response]] | None = None):
         self._inner = httpx.ASGITransport(app=sandbox.app())
@@ -36,7 +37,7 @@ class Wire(httpx.AsyncBaseTransport):
         self.reads = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.headers.get("X-TC-Action") != "RunRerunScheduleInstances":
+        if request.headers.get("X-TC-Action") not in MUTATING:
             self.reads += 1
             return await self._inner.handle_async_request(request)
         self.sent += 1
@@ -57,7 +58,7 @@ class HeldRerun(Wire):
         self.release = anyio.Event()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.headers.get("X-TC-Action") == "RunRerunScheduleInstances" and self.sent == self._nth - 1:
+        if request.headers.get("X-TC-Action") in MUTATING and self.sent == self._nth - 1:
             self.received.set()
             await self.release.wait()
         return await super().handle_async_request(request)

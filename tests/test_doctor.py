@@ -103,3 +103,11 @@ def test_doctor_without_credentials_says_so_and_points_to_the_sandbox(endpoint: 
     assert named["credentials"].status == "fail" and "--sandbox" in named["credentials"].detail
     assert named[f"project {PROJECT}"].status == "fail" and "not checked" in named[f"project {PROJECT}"].detail
     assert endpoint.sandbox.requests("DescribeScheduleInstances", verified=None) == []
+
+
+def test_doctor_on_2025_08_06_checks_each_project_with_that_versions_look_up(tmp_path: Path) -> None:
+    result = doctor({"HOME": str(tmp_path), "PATH": "", "WEDATA_MCP_API_VERSION": "2025-08-06"}, "--sandbox")
+    assert result.returncode == 0, result.stdout + result.stderr
+    table = rows(result.stdout)
+    assert {status for status, _ in table.values()} == {"ok"}, result.stdout
+    assert all(table[f"project {p}"][1].startswith("ListTaskInstances answered") for p in sandbox_project_ids())

@@ -95,14 +95,16 @@ def _sdk_sign(
     token: str | None,
     timestamp: int,
     monkeypatch: pytest.MonkeyPatch,
+    version: str = "2021-08-20",
+    action: str = "RunRerunScheduleInstances",
 ) -> RequestInternal:
     """What Tencent's own SDK puts on the wire for these params at this second."""
     monkeypatch.setattr(abstract_client.time, "time", lambda: timestamp)
     profile = ClientProfile(httpProfile=HttpProfile(endpoint=host))
     profile.disable_region_breaker = True
-    client = CommonClient("wedata", "2021-08-20", credential.Credential(secret_id, secret_key, token), region, profile)
+    client = CommonClient("wedata", version, credential.Credential(secret_id, secret_key, token), region, profile)
     req = RequestInternal(host, "POST", "/", header={})
-    client._build_req_with_tc3_signature("RunRerunScheduleInstances", params, req)  # pyright: ignore[reportPrivateUsage]
+    client._build_req_with_tc3_signature(action, params, req)  # pyright: ignore[reportPrivateUsage]
     return req
 
 

@@ -66,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--token-store", help="memory (default) or redis://host:port/db shared by replicas (WEDATA_MCP_TOKEN_STORE)"
     )
+    serve.add_argument("--api-version", help="WeData API: 2021-08-20 (default) or 2025-08-06 (WEDATA_MCP_API_VERSION)")
     serve.add_argument(
         "--log-level",
         default="INFO",
@@ -84,7 +85,13 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--region", help="Tencent Cloud region (TENCENTCLOUD_REGION)")
     doctor.add_argument("--endpoint", help="API endpoint URL (WEDATA_ENDPOINT)")
     doctor.add_argument("--sandbox", action="store_true", help="check against an in-process WeData simulator")
-    sub.add_parser("demo", help="show the guarded rerun flow on the local simulator through a real MCP client")
+    demo = sub.add_parser("demo", help="show the guarded rerun flow on the local simulator through a real MCP client")
+    demo.add_argument(
+        "--api-version",
+        default="2021-08-20",
+        choices=["2021-08-20", "2025-08-06"],
+        help="the WeData API whose tools the demo drives (default 2021-08-20)",
+    )
     return parser
 
 
@@ -106,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "demo":
             from wedata_mcp.demo import run_demo
 
-            return run_demo()
+            return run_demo(api_version=args.api_version)
         if command == "sandbox":
             from wedata_mcp.sandbox.cli import run_sandbox
 
@@ -131,6 +138,7 @@ def _serve(args: argparse.Namespace) -> int:
         "allowed_hosts": args.allowed_hosts,
         "allowed_origins": args.allowed_origins,
         "token_store": args.token_store,
+        "api_version": args.api_version,
     }
     now = None
     if args.sandbox:

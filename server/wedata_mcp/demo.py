@@ -122,7 +122,7 @@ def _show_preview(t: Transcript, preview: dict[str, Any]) -> None:
     t.say(f"ConfirmationToken: {token[:16]}… (expires {preview.get('ExpiresAt')})", indent=2)
 
 
-async def _settle(sandbox: Sandbox) -> None:
+async def settle(sandbox: Sandbox) -> None:
     """Wait (wall clock, bounded) until the simulated scheduler has nothing left to start or finish."""
     with anyio.move_on_after(SETTLE_TIMEOUT_SECONDS):
         while True:
@@ -193,7 +193,7 @@ async def _flow(sandbox: Sandbox, env: dict[str, str], work: Path, out: TextIO) 
             t.step("5. The instances' new states")
             t.say("right after the rerun (state before -> now):", indent=2)
             t.table(await finder.find(day, task_ids=rerun_tasks), before)
-            await _settle(sandbox)
+            await settle(sandbox)
             t.say(f"after the simulated scheduler ran them (simulated now {sandbox.now():%H:%M}):", indent=2)
             after = await finder.find(day, task_ids=rerun_tasks)
             t.table(after, before)
@@ -210,10 +210,15 @@ async def _flow(sandbox: Sandbox, env: dict[str, str], work: Path, out: TextIO) 
     return 0
 
 
-def run_demo(out: TextIO | None = None) -> int:
-    """Run the demo; 0 when every step behaved as the guardrail promises."""
+def run_demo(out: TextIO | None = None, api_version: str = "2021-08-20") -> int:
+    """Run the demo (on `api_version`'s tools); 0 when every step behaved as the guardrail promises."""
     stream = out or sys.stdout
     sandbox = default_sandbox(speed=DEMO_SPEED)
+    flow = _flow
+    if api_version == "2025-08-06":
+        from wedata_mcp.demo_v2025 import flow_2025
+
+        flow = flow_2025
     with tempfile.TemporaryDirectory(prefix="wedata-mcp-demo-") as tmp, serve_in_thread(sandbox) as url:
         work = Path(tmp)
         env = sandbox_env(url) | {
@@ -224,9 +229,10 @@ def run_demo(out: TextIO | None = None) -> int:
             # simulated minutes pass in 0.3 s, so the demo's token gets a simulated day (86 real seconds).
             "WEDATA_MCP_SANDBOX_CLOCK": sandbox.story.spec(),
             "WEDATA_MCP_TOKEN_TTL": "86400",
+            "WEDATA_MCP_API_VERSION": api_version,
         }
         try:
-            return anyio.run(_flow, sandbox, env, work, stream)
+            return anyio.run(flow, sandbox, env, work, stream)
         except (DemoError, OSError) as exc:
             print(f"demo failed: {exc}", file=sys.stderr)
             stderr = work / "server.stderr"

@@ -22,6 +22,7 @@ from wedata_mcp.settings import ENV_NAMES, Settings
 MAX_SKEW_SECONDS = 300.0
 WARN_SKEW_SECONDS = 60.0
 LOOKUP = "DescribeScheduleInstances"  # read-only; the doctor never sends a mutating action
+LOOKUP_2025 = "ListTaskInstances"  # the same one-row look-up on API 2025-08-06
 _CREDENTIAL_CODES = ("AuthFailure.SecretIdNotFound", "AuthFailure.SignatureFailure", "AuthFailure.InvalidSecretId")
 _CLOCK_CODES = ("AuthFailure.SignatureExpire",)
 _REGION_CODES = ("UnsupportedRegion", "InvalidParameterValue.Region", "InvalidRegion")
@@ -36,6 +37,11 @@ class Check:
     name: str
     status: Status
     detail: str
+
+
+def lookup_body_2025(project_id: str) -> bytes:
+    """ListTaskInstances' one-row page of a project (ProjectId; PageNumber and PageSize as the SDK documents them)."""
+    return json.dumps({"ProjectId": project_id, "PageNumber": 1, "PageSize": 1}, separators=(",", ":")).encode()
 
 
 def lookup_body(project_id: str) -> bytes:
@@ -116,8 +122,10 @@ async def diagnose(
     projects: list[Check] = []
     if not settings.project_ids:
         projects.append(Check("projects", "fail", f"none configured: set {ENV_NAMES['project_ids']}"))
+    v2025 = settings.api_version == "2025-08-06"
+    lookup, body_of = (LOOKUP_2025, lookup_body_2025) if v2025 else (LOOKUP, lookup_body)
     client = WeDataClient(
-        Target(settings.endpoint, settings.region, language=settings.language),
+        Target(settings.endpoint, settings.region, version=settings.api_version, language=settings.language),
         credentials,
         transport=transport,
         clock=clock,
@@ -130,17 +138,17 @@ async def diagnose(
     try:
         for project in settings.project_ids if credentials and not unreachable else ():
             try:
-                found = await client.call(LOOKUP, lookup_body(project), mutating=False)
+                found = await client.call(lookup, body_of(project), mutating=False)
             except CloudAPIError as exc:
                 codes.append(exc.code)
-                projects.append(Check(f"project {project}", "fail", f"{LOOKUP}: {exc}"))
+                projects.append(Check(f"project {project}", "fail", f"{lookup}: {exc}"))
             except WeDataError as exc:
-                projects.append(Check(f"project {project}", "fail", f"{LOOKUP}: {exc}"))
+                projects.append(Check(f"project {project}", "fail", f"{lookup}: {exc}"))
             else:
                 answered.append(project)
                 data: object = found.data.get("Data")
                 total = cast(dict[str, object], data).get("TotalCount") if isinstance(data, dict) else None
-                projects.append(Check(f"project {project}", "ok", f"{LOOKUP} answered ({total} instances)"))
+                projects.append(Check(f"project {project}", "ok", f"{lookup} answered ({total} instances)"))
     finally:
         await client.aclose()
     if credentials is not None:

@@ -39,6 +39,7 @@ ENV_NAMES: dict[str, str] = {
     "on_batch_failure": "WEDATA_MCP_ON_BATCH_FAILURE",
     "batch_concurrency": "WEDATA_MCP_BATCH_CONCURRENCY",
     "project_ids": "WEDATA_MCP_PROJECT_IDS",
+    "api_version": "WEDATA_MCP_API_VERSION",
     "sandbox_clock": "WEDATA_MCP_SANDBOX_CLOCK",
     # --- the HTTP edge that cannot be held open (issue 11 item 9) ---
     "http_header_timeout_seconds": "WEDATA_MCP_HTTP_HEADER_TIMEOUT",
@@ -148,6 +149,8 @@ class Settings(BaseSettings):
     batch_concurrency: int = Field(4, ge=1, le=20)
     # The WeData projects the server works in; the first is the default (issue 13.1).
     project_ids: tuple[str, ...] = ()
+    # The WeData API the server speaks (issue 14): its actions, and the tools listed for them.
+    api_version: Literal["2021-08-20", "2025-08-06"] = "2021-08-20"
     # A simulator's clock (its StoryClock.spec()) for a server pointed at one in another process, e.g. the demo's:
     # tokens, the audit and prompts then follow the simulated world's time. Unset: the wall clock.
     sandbox_clock: str | None = Field(None, pattern=r"^[0-9.]+,[0-9.]+,[0-9.e+-]+$")

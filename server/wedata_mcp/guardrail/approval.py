@@ -17,9 +17,6 @@ from wedata_mcp.models.codes import DATA_TIME_ORDER, DEPENDENT_WAY
 ApprovalMode = Literal["auto", "elicit", "token"]
 Channel = Literal["elicit", "token", "refuse"]
 LISTED = 10
-# Parameters that change how the rerun runs, beyond what and how far: named in the question whenever given.
-_HOW = ("ParallelNum", "SelfWorkflowDependency", "SameSelfDependType", "SameSelfWorkflowDependType", "AsyncMode")
-_CUSTOM = ("MapParamList", "ReDoParams", "AppParam", "OperatorName", "OperatorId")
 
 
 class RerunApproval(BaseModel):
@@ -61,7 +58,7 @@ def approval_message(prepared: PreparedRerun, totals: Totals | None) -> str:
     server signed into the token at the dry run; nothing from the cloud, and no free text from the model (its
     identifiers are quoted; its custom parameters are named with a fingerprint)."""
     the_plan = preview.plan(prepared)
-    request, params = prepared.request, prepared.params
+    params = prepared.params
     lines = [f"Confirm a WeData rerun in region {_quoted(prepared.where.region)}."]
     if totals is not None:
         projects = ", ".join(f"{count} in project {_quoted(project)}" for project, count in totals.by_project)
@@ -75,7 +72,10 @@ def approval_message(prepared: PreparedRerun, totals: Totals | None) -> str:
             lines.append(f"Warning: {totals.not_found} requested instance(s) were not found in WeData.")
     if the_plan.SelectedCount:
         lines.append(f"Instances selected: {the_plan.SelectedCount}.")
-        lines.extend(f"  - task {_quoted(i.TaskId)} at {i.CurRunDate}" for i in the_plan.Instances[:LISTED])
+        if isinstance(the_plan, preview.KeyedRerunPlan):
+            lines.extend(f"  - instance {_quoted(i.InstanceKey)}" for i in the_plan.Instances[:LISTED])
+        else:
+            lines.extend(f"  - task {_quoted(i.TaskId)} at {i.CurRunDate}" for i in the_plan.Instances[:LISTED])
         if the_plan.SelectedCount > LISTED:
             lines.append(f"  - ... and {the_plan.SelectedCount - LISTED} more")
     else:
@@ -83,13 +83,14 @@ def approval_message(prepared: PreparedRerun, totals: Totals | None) -> str:
     lines.append(f"Reruns: {the_plan.Reruns}.")
     if the_plan.DownstreamScope:
         lines.append(f"Downstream: {the_plan.DownstreamScope}.")
-    if request.DependentWay is not None:
-        lines.append(f"Dependency mode: {DEPENDENT_WAY[request.DependentWay]}.")
-    if request.DataTimeOrder is not None:
-        lines.append(f"Order: {DATA_TIME_ORDER[request.DataTimeOrder]}.")
+    if "DependentWay" in params:
+        lines.append(f"Dependency mode: {DEPENDENT_WAY[params['DependentWay']]}.")
+    if "DataTimeOrder" in params:
+        lines.append(f"Order: {DATA_TIME_ORDER[params['DataTimeOrder']]}.")
     lines.extend(f"Skipped check: {check}." for check in the_plan.SkippedChecks)
-    lines.extend(f"{name}: {_quoted(params[name])}." for name in _HOW if name in params)
-    custom = [name for name in _CUSTOM if name in params]
+    # Parameters that change how the rerun runs, beyond what and how far: named whenever given.
+    lines.extend(f"{name}: {_quoted(params[name])}." for name in prepared.api.how if name in params)
+    custom = [name for name in prepared.api.custom if name in params]
     if custom:
         # Named, never shown: their text is the model's, and no instruction in it may reach this question.
         lines.append("Custom parameters are set (their values are in the preview's Request):")

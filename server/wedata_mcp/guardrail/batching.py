@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from wedata_mcp.guardrail.prepared import PreparedRerun
 from wedata_mcp.models import BatchOperateResultOpsDto
+from wedata_mcp.models.v2025 import OpsAsyncResponse
 
 BatchStatus = Literal["succeeded", "failed", "unknown", "not_sent"]
 
@@ -33,6 +34,8 @@ class BatchOutcome(BaseModel):
     Instances: list[str] = Field(
         default_factory=lambda: [], description="For batches that did not succeed: their instances, to follow up."
     )
+    # RerunTaskInstancesAsync's Data (its AsyncId), kept out of the schema, whose Data is 2021-08-20's.
+    _async_data: OpsAsyncResponse | None = PrivateAttr(None)
 
 
 def plan(prepared: PreparedRerun) -> list[BatchPlan] | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,7 @@ from wedata_mcp.guardrail.prepared import PreparedRerun
 from wedata_mcp.models.codes import is_success, state_group
 from wedata_mcp.models.describe import InstanceOpsView
 
-Key = tuple[str, str]  # (TaskId, CurRunDate)
+Key = tuple[str, str]  # (TaskId, CurRunDate); a requested InstanceKey that WeData does not know is (InstanceKey, "")
 UPSTREAM_CHECK_LIMIT = 50
 
 
@@ -66,44 +67,28 @@ def selection_digest(selected: Iterable[InstanceOpsView], missing: Iterable[Key]
     return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:24]
 
 
-class BlastRadiusResolver:
-    """Resolves requests against WeData with at most `max_lookups` read calls per resolution."""
+class Resolver(ABC):
+    """Resolves requests against WeData with at most `max_lookups` read calls per resolution. Subclasses say how
+    one API version looks instances and their neighbours up; the walk over them is the same for every version."""
 
-    def __init__(self, reader: WeDataReader, *, max_lookups: int = 200, max_instances: int = 5000) -> None:
-        self._reader = reader
+    def __init__(self, *, max_lookups: int = 200, max_instances: int = 5000) -> None:
         self._max_lookups = max_lookups
         self._max_instances = max_instances
 
+    @abstractmethod
     async def selection(self, prepared: PreparedRerun) -> tuple[list[InstanceOpsView], list[Key]]:
         """The selected instances as WeData knows them now, and the requested ones it does not know.
         Raises WeDataError if WeData cannot be asked."""
-        project = prepared.request.ProjectId
-        if not prepared.instances:
-            search: dict[str, Any] = prepared.params.get("SearchCondition") or {}
-            matched = [i async for i in self._reader.all_instances(search, self._max_instances + 1, project)]
-            return sorted(matched, key=lambda i: (i.CurRunDate, i.TaskId)), []
-        return await self.instances(prepared.keys, project)
 
+    @abstractmethod
     async def instances(
         self, keys: Iterable[Key], project: str | None = None
     ) -> tuple[list[InstanceOpsView], list[Key]]:
-        """The instances `keys` name, as WeData knows them now, and the keys it does not know.
-        Raises WeDataError if WeData cannot be asked."""
-        # Bulk look-ups: up to PAGE_SIZE task IDs at a time over the data-time range they span, paged, then
-        # keep the exact (TaskId, CurRunDate) pairs asked for. A backfill of 5,000 days costs 50 calls, not 5,000.
-        wanted = dict.fromkeys(keys)
-        task_ids = sorted({task for task, _ in wanted})
-        found: dict[Key, InstanceOpsView] = {}
-        for start in range(0, len(task_ids), PAGE_SIZE):
-            chunk = set(task_ids[start : start + PAGE_SIZE])
-            dates = [date for task, date in wanted if task in chunk]
-            search = {"TaskIdList": sorted(chunk), "DateFrom": min(dates), "DateTo": max(dates)}
-            async for item in self._reader.all_instances(search, self._max_instances * 10, project):
-                if item.key in wanted:
-                    found[item.key] = item
-        selected = [found[key] for key in wanted if key in found]
-        missing = [key for key in wanted if key not in found]
-        return selected, missing
+        """The instances `keys` name, as WeData knows them now, and the keys it does not know."""
+
+    @abstractmethod
+    async def neighbours(self, origin: InstanceOpsView, dag_type: str, calls: LookupBudget) -> list[InstanceOpsView]:
+        """One level of WeData's dependency graph around `origin`: its parents (`dag_type` "1") or children ("2")."""
 
     async def resolve(self, prepared: PreparedRerun, *, stop_above: int | None = None) -> Resolution:
         """Everything a preview shows; failures become notes, never exceptions. With `stop_above`, the expansion
@@ -157,17 +142,6 @@ class BlastRadiusResolver:
     def budget(self) -> LookupBudget:
         """A fresh allowance of read calls for one resolution."""
         return LookupBudget(self._max_lookups)
-
-    async def neighbours(self, origin: InstanceOpsView, dag_type: str, calls: LookupBudget) -> list[InstanceOpsView]:
-        """One level of WeData's dependency graph around `origin`: its parents (`dag_type` "1") or children ("2")."""
-        calls.take()
-        search = {
-            "DagDeal": True,
-            "Instance": {"TaskId": origin.TaskId, "CurRunDate": origin.CurRunDate},
-            "DagType": dag_type,
-            "DagDepth": 1,
-        }
-        return [i async for i in self._reader.all_instances(search, self._max_instances)]
 
     async def _downstream(
         self, result: Resolution, prepared: PreparedRerun, calls: LookupBudget, limit: int
@@ -231,8 +205,63 @@ class LookupBudget:
         self._left -= 1
 
 
+def label(key: Key) -> str:
+    """An instance as previews name it: 'TaskId@CurRunDate', or the InstanceKey it was requested by."""
+    task, date = key
+    return f"{task}@{date}" if date else task
+
+
 def reason(exc: Exception) -> str:
     """Why a look-up failed, without the API's free-text message (cloud text is data, not prose)."""
     if isinstance(exc, CloudAPIError):
         return f"{exc.code} (RequestId {exc.request_id or 'none'})"
     return str(exc) if isinstance(exc, LookupBudgetExceeded) else type(exc).__name__
+
+
+class BlastRadiusResolver(Resolver):
+    """The look-ups of API 2021-08-20: DescribeScheduleInstances, with DagDeal for neighbours."""
+
+    def __init__(self, reader: WeDataReader, *, max_lookups: int = 200, max_instances: int = 5000) -> None:
+        super().__init__(max_lookups=max_lookups, max_instances=max_instances)
+        self._reader = reader
+
+    async def selection(self, prepared: PreparedRerun) -> tuple[list[InstanceOpsView], list[Key]]:
+        """The selected instances as WeData knows them now, and the requested ones it does not know.
+        Raises WeDataError if WeData cannot be asked."""
+        project = prepared.request.ProjectId
+        if not prepared.instances:
+            search: dict[str, Any] = prepared.params.get("SearchCondition") or {}
+            matched = [i async for i in self._reader.all_instances(search, self._max_instances + 1, project)]
+            return sorted(matched, key=lambda i: (i.CurRunDate, i.TaskId)), []
+        return await self.instances(prepared.keys, project)
+
+    async def instances(
+        self, keys: Iterable[Key], project: str | None = None
+    ) -> tuple[list[InstanceOpsView], list[Key]]:
+        """The instances `keys` name, as WeData knows them now, and the keys it does not know.
+        Raises WeDataError if WeData cannot be asked."""
+        # Bulk look-ups: up to PAGE_SIZE task IDs at a time over the data-time range they span, paged, then
+        # keep the exact (TaskId, CurRunDate) pairs asked for. A backfill of 5,000 days costs 50 calls, not 5,000.
+        wanted = dict.fromkeys(keys)
+        task_ids = sorted({task for task, _ in wanted})
+        found: dict[Key, InstanceOpsView] = {}
+        for start in range(0, len(task_ids), PAGE_SIZE):
+            chunk = set(task_ids[start : start + PAGE_SIZE])
+            dates = [date for task, date in wanted if task in chunk]
+            search = {"TaskIdList": sorted(chunk), "DateFrom": min(dates), "DateTo": max(dates)}
+            async for item in self._reader.all_instances(search, self._max_instances * 10, project):
+                if item.key in wanted:
+                    found[item.key] = item
+        selected = [found[key] for key in wanted if key in found]
+        missing = [key for key in wanted if key not in found]
+        return selected, missing
+
+    async def neighbours(self, origin: InstanceOpsView, dag_type: str, calls: LookupBudget) -> list[InstanceOpsView]:
+        calls.take()
+        search = {
+            "DagDeal": True,
+            "Instance": {"TaskId": origin.TaskId, "CurRunDate": origin.CurRunDate},
+            "DagType": dag_type,
+            "DagDepth": 1,
+        }
+        return [i async for i in self._reader.all_instances(search, self._max_instances)]

@@ -3,7 +3,7 @@ look-ups) and their states now, read-only.
 
 An execution is found in the audit by one of its RequestIds or by its ConfirmationToken (whose id the records
 carry). Its "sending" records hold each batch's exact request; a batch that WeData accepted, or whose outcome is
-unknown, may be rerunning: its instances are what `BlastRadiusResolver.covered` finds for that request now (the
+unknown, may be rerunning: its instances are what `Resolver.covered` finds for that request now (the
 selection and the downstream its codes add), so following and previewing read WeData the same way.
 """
 
@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from wedata_mcp.cloud.errors import WeDataError
 from wedata_mcp.guardrail.audit import principal_of
-from wedata_mcp.guardrail.blast import BlastRadiusResolver, Key, reason
+from wedata_mcp.guardrail.blast import Key, Resolver, reason
 from wedata_mcp.guardrail.prepared import PreparedRerun
 from wedata_mcp.guardrail.tokens import TokenAuthority
 from wedata_mcp.models import RunRerunScheduleInstancesRequest
@@ -113,7 +113,7 @@ class Follower:
         self,
         audit: AuditLog | None,
         authority: TokenAuthority,
-        resolver: BlastRadiusResolver,
+        resolver: Resolver,
         prepare: Callable[[RunRerunScheduleInstancesRequest], PreparedRerun],
     ) -> None:
         self._audit = audit

@@ -1,5 +1,5 @@
 """The guardrail: every rerun is first a dry run; only a valid, unused, unexpired token for exactly that
-request lets one signed RunRerunScheduleInstances go out, and every step is audited before it returns."""
+request lets one signed rerun request go out, and every step is audited before it returns."""
 
 from __future__ import annotations
 
@@ -10,22 +10,15 @@ from wedata_mcp.cloud.client import WeDataClient
 from wedata_mcp.cloud.errors import MissingCredentialsError, WeDataError
 from wedata_mcp.guardrail import batching
 from wedata_mcp.guardrail.audit import AuditSink, ScopedAudit
-from wedata_mcp.guardrail.blast import BlastRadiusResolver, Resolution, selection_digest, state_class
+from wedata_mcp.guardrail.blast import Resolution, Resolver, selection_digest, state_class
 from wedata_mcp.guardrail.policy import ExecutionBudget, Policy, PolicyError
-from wedata_mcp.guardrail.prepared import PreparedRerun, Where, prepare
+from wedata_mcp.guardrail.prepared import PreparedRerun, RerunRequest, prepare, where_for
 from wedata_mcp.guardrail.radius import blast_radius
-from wedata_mcp.guardrail.results import (
-    NEXT_STEP_DRY_RUN,
-    NEXT_STEP_REPLAYED,
-    NEXT_STEP_UNRESOLVED,
-    RerunResult,
-    build_result,
-    shown_endpoint,
-)
+from wedata_mcp.guardrail.results import RerunResult, build_result, next_step, result_model, shown_endpoint
 from wedata_mcp.guardrail.sending import Progress, Sender
 from wedata_mcp.guardrail.store import Recorded, TokenStore
 from wedata_mcp.guardrail.tokens import Token, TokenAuthority, TokenError, Totals
-from wedata_mcp.models import ACTION, VERSION, InstanceOpsDto, RunRerunScheduleInstancesRequest
+from wedata_mcp.models import InstanceOpsDto, RunRerunScheduleInstancesRequest
 from wedata_mcp.models.describe import InstanceOpsView
 
 __all__ = ["Guardrail", "RefusedError", "ReplayedError", "RerunResult", "StalePreviewError"]
@@ -47,7 +40,8 @@ class StalePreviewError(Exception):
 
 
 class Guardrail:
-    """Dry runs and confirmed executions of RunRerunScheduleInstances, over one prepared rerun each."""
+    """Dry runs and confirmed executions of a rerun action (RunRerunScheduleInstances, RerunTaskInstancesAsync),
+    over one prepared rerun each."""
 
     def __init__(
         self,
@@ -57,7 +51,7 @@ class Guardrail:
         store: TokenStore,
         policy: Policy,
         budget: ExecutionBudget,
-        resolver: BlastRadiusResolver,
+        resolver: Resolver,
         *,
         batch_size: int,
         stop_on_failure: bool,
@@ -76,10 +70,10 @@ class Guardrail:
         self._batch_size = batch_size
         self._sender = Sender(client, audit, store, stop_on_failure=stop_on_failure, in_flight=in_flight)
 
-    def prepare(self, request: RunRerunScheduleInstancesRequest) -> PreparedRerun:
+    def prepare(self, request: RerunRequest) -> PreparedRerun:
         """The one prepared rerun every later step reads."""
         credentials, target = self._client.credentials, self._client.target
-        where = Where(ACTION, VERSION, target.region, target.endpoint, credentials.secret_id if credentials else None)
+        where = where_for(request, target.region, target.endpoint, credentials.secret_id if credentials else None)
         return prepare(request, where, self._batch_size)
 
     @staticmethod
@@ -89,7 +83,7 @@ class Guardrail:
         return prepared.binding
 
     def _audit_refusal(self, event: str, prepared: PreparedRerun, actor: dict[str, Any], **fields: Any) -> None:
-        self._audit.write(event, action=ACTION, actor=actor, request_hash=prepared.body_hash, **fields)
+        self._audit.write(event, action=prepared.where.action, actor=actor, request_hash=prepared.body_hash, **fields)
 
     def _check_request(self, prepared: PreparedRerun, actor: dict[str, Any]) -> None:
         """What the request alone decides, before any look-up."""
@@ -152,7 +146,7 @@ class Guardrail:
             radius=radius,
             ConfirmationToken=token.value,
             ExpiresAt=datetime.fromtimestamp(token.expires_at, UTC).isoformat(),
-            NextStep=NEXT_STEP_DRY_RUN,
+            step="dry_run",
             Batches=batching.plan(final),
         )
         if len(final.batches) > 1:
@@ -162,7 +156,7 @@ class Guardrail:
             )
         self._audit.write(
             "preview",
-            action=ACTION,
+            action=final.where.action,
             actor=actor,
             request_hash=final.body_hash,
             token_id=token.token_id,
@@ -175,7 +169,7 @@ class Guardrail:
     ) -> RerunResult:
         """A preview without a token: the server cannot vouch for what the rerun would touch."""
         self._audit_refusal("preview", prepared, actor, token_id=None, unresolved=why)
-        result = build_result("dry_run", prepared, radius=radius, NextStep=NEXT_STEP_UNRESOLVED)
+        result = build_result("dry_run", prepared, radius=radius, step="unresolved")
         result.Warnings.append(f"{why}; no ConfirmationToken was issued.")
         return result
 
@@ -284,7 +278,7 @@ class Guardrail:
         recorded = await self._store.outcome(token.token_id)
         self._audit.write(
             "replayed",
-            action=ACTION,
+            action=prepared.where.action,
             actor=actor,
             request_hash=prepared.body_hash,
             token_id=token.token_id,
@@ -292,9 +286,12 @@ class Guardrail:
         )
         if recorded.error is not None or recorded.result is None:
             raise ReplayedError(recorded.error or "no outcome was recorded")
-        return RerunResult.model_validate(
-            recorded.result | {"Status": "already_executed", "ConfirmationToken": None, "NextStep": NEXT_STEP_REPLAYED}
-        )
+        replayed = {
+            "Status": "already_executed",
+            "ConfirmationToken": None,
+            "NextStep": next_step(prepared, "replayed"),
+        }
+        return result_model(prepared).model_validate(recorded.result | replayed)
 
 
 def principal_of(actor: dict[str, Any]) -> str:
@@ -306,9 +303,9 @@ def principal_of(actor: dict[str, Any]) -> str:
     return principal
 
 
-def _with_instances(
-    request: RunRerunScheduleInstancesRequest, selected: list[InstanceOpsView]
-) -> RunRerunScheduleInstancesRequest:
+def _with_instances(request: RerunRequest, selected: list[InstanceOpsView]) -> RunRerunScheduleInstancesRequest:
     """The request with SearchCondition replaced by the explicit instances it selects now."""
+    if not isinstance(request, RunRerunScheduleInstancesRequest):
+        raise TypeError("only a RunRerunScheduleInstances request selects instances with a SearchCondition")
     instances = [InstanceOpsDto.model_validate({"TaskId": i.TaskId, "CurRunDate": i.CurRunDate}) for i in selected]
     return request.model_copy(update={"Instances": instances, "SearchCondition": None})

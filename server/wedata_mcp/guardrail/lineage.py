@@ -1,6 +1,6 @@
 """An instance's upstream and downstream, level by level, with the blast radius's own look-ups (read-only).
 
-Each level is one `BlastRadiusResolver.neighbours` call per instance of the level before (DagDeal, DagDepth 1):
+Each level is one `Resolver.neighbours` call per instance of the level before (DagDeal, DagDepth 1):
 the same derivation the preview's blast radius uses, so lineage and preview never disagree. The walk is bounded
 in depth, in instances and in calls; whatever it could not look up is said, never hidden.
 """
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from wedata_mcp.cloud.errors import WeDataError
-from wedata_mcp.guardrail.blast import BlastRadiusResolver, Key, LookupBudget, LookupBudgetExceeded, reason
+from wedata_mcp.guardrail.blast import Key, LookupBudget, LookupBudgetExceeded, Resolver, reason
 from wedata_mcp.models.describe import InstanceOpsView
 
 Direction = Literal["upstream", "downstream"]
@@ -39,7 +39,7 @@ class Lineage:
 
 
 async def lineage(
-    resolver: BlastRadiusResolver,
+    resolver: Resolver,
     origin: InstanceOpsView,
     directions: tuple[Direction, ...],
     depth: int,
@@ -55,7 +55,7 @@ async def lineage(
 
 
 async def _walk(
-    resolver: BlastRadiusResolver,
+    resolver: Resolver,
     found: Lineage,
     direction: Direction,
     depth: int,

@@ -83,9 +83,10 @@ class Policy(BaseModel):
                 + "; ".join(effect.skipped_checks),
             )
         if effect.scope is not None and effect.scope.bound == "linked" and not self.allow_cross_project_downstream:
-            given = "" if request.SonInstanceType else " (SonInstanceType not set counts as 3, its widest scope)"
-            raise PolicyError("allow_cross_project_downstream", f"SonInstanceType=3 is not allowed{given}")
-        self.check_projects(_named_projects(prepared))
+            field, widest = prepared.api.scope_field, prepared.api.widest_scope
+            given = f" ({field} not set counts as {widest}, its widest scope)" if field in effect.omitted else ""
+            raise PolicyError("allow_cross_project_downstream", f"{field}={widest} is not allowed{given}")
+        self.check_projects(prepared.api.named_projects(request))
         if len(prepared.instances) > self.max_instances:
             raise PolicyError(
                 "max_instances", f"{len(prepared.instances)} instances selected; at most {self.max_instances} allowed"
@@ -128,16 +129,6 @@ class Policy(BaseModel):
                 return f"allowed_projects could not be checked: no project known for {', '.join(unknown[:5])}"
             self.check_projects(i.ProjectId for i in covered if i.ProjectId)
         return None
-
-
-def _named_projects(prepared: PreparedRerun) -> set[str]:
-    request = prepared.request
-    named = {i.ProjectId for i in request.Instances or [] if i.ProjectId}
-    if request.ProjectId:
-        named.add(request.ProjectId)
-    if request.SearchCondition is not None and request.SearchCondition.ProjectId:
-        named.add(request.SearchCondition.ProjectId)
-    return named
 
 
 class ExecutionBudget:

@@ -1,24 +1,27 @@
 """One prepared rerun: the request validated once, its exact body, hash and token binding, what each of its codes
 means, and its batch plan. The preview, policy, the approval question, the token and the send all read this one
-frozen object; nothing after `prepare` serializes or hashes the request again."""
+frozen object; nothing after `prepare` serializes or hashes the request again.
+
+Each API version's rerun action is described once, by a `RerunApi`: its names, how its request reads as an `Effect`,
+and whether it may be split into batches. Everything else about a rerun is shared.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from wedata_mcp.models import RunRerunScheduleInstancesRequest
-from wedata_mcp.models.codes import (
-    CHECK_PARENT_TYPE,
-    RERUN_TYPE,
-    RERUN_TYPE_WIDEST,
-    SON_INSTANCE_TYPE,
-    SON_INSTANCE_TYPE_WIDEST,
-    ScopeCode,
-)
+from wedata_mcp.guardrail.effect import Effect, effect_of, effect_of_async
+from wedata_mcp.models import ACTION, VERSION, RunRerunScheduleInstancesRequest
 from wedata_mcp.models.request import wire_bytes
+from wedata_mcp.models.v2025 import RERUN_ACTION_2025, VERSION_2025, RerunTaskInstancesAsyncRequest
+
+__all__ = ["API_2021", "API_2025", "Effect", "PreparedRerun", "RerunApi", "RerunRequest", "Where", "effect_of"]
+
+RerunRequest = RunRerunScheduleInstancesRequest | RerunTaskInstancesAsyncRequest
 
 DEFAULT_BATCH_SIZE = 100
 
@@ -35,62 +38,68 @@ class Where:
 
 
 @dataclass(frozen=True, slots=True)
-class Effect:
-    """What the request's codes make WeData do. An omitted code is read as its widest documented effect
-    (the reference documents no defaults), and `omitted` says which were left out."""
+class RerunApi:
+    """One API version's rerun action, as the guardrail needs to know it."""
 
-    rerun_type: str  # the code that applies: the one given, or the widest
-    reruns_selection: bool
-    reruns_downstream: bool
-    scope: ScopeCode | None  # how far downstream reaches, when it reruns
-    upstream_check: Literal["covered", "selected", "none"]  # whose upstream WeData is asked to check
-    skipped_checks: tuple[str, ...]
-    omitted: tuple[str, ...]  # codes left out, read as their widest effect
+    action: str
+    version: str
+    tool: str  # the MCP tool that wraps it
+    selection_field: str  # the request's list of selected instances
+    scope_field: str  # the code that bounds the downstream, and its widest value
+    widest_scope: str
+    no_default: str  # what the reference says of an omitted code, in the preview's words
+    how: tuple[str, ...]  # parameters that change how the rerun runs: named in the approval question when given
+    custom: tuple[str, ...]  # free-text parameters: named with a fingerprint, never shown there
+    splits: bool  # whether a selection too large for one request may be sent as batches
+    by_key: bool  # the selection is a list of InstanceKeys (2025-08-06), not of TaskId + CurRunDate objects
+    name_of: Callable[[Any], str]  # one item of the selection, as previews and batches name it
+    effect_of: Callable[[Any], Effect]
 
-    @property
-    def scope_code(self) -> str | None:
-        return next((k for k, v in SON_INSTANCE_TYPE.items() if v is self.scope), None)
+    def named_projects(self, request: RerunRequest) -> set[str]:
+        """The projects the request itself names."""
+        named = {request.ProjectId} if request.ProjectId else set[str]()
+        if isinstance(request, RunRerunScheduleInstancesRequest):
+            named |= {i.ProjectId for i in request.Instances or [] if i.ProjectId}
+            if request.SearchCondition is not None and request.SearchCondition.ProjectId:
+                named.add(request.SearchCondition.ProjectId)
+        return named
 
 
-def effect_of(request: RunRerunScheduleInstancesRequest) -> Effect:
-    omitted: list[str] = []
-    if request.RerunType is None:
-        omitted.append("RerunType")
-    rerun = RERUN_TYPE[request.RerunType or RERUN_TYPE_WIDEST]
-    scope = None
-    if rerun.downstream:
-        if request.SonInstanceType is None:
-            omitted.append("SonInstanceType")
-        scope = SON_INSTANCE_TYPE[request.SonInstanceType or SON_INSTANCE_TYPE_WIDEST]
-    skipped: list[str] = []
-    # A check counts only when asked for explicitly: CheckFather true, and CheckParentType not NONE.
-    if request.CheckFather is None:
-        omitted.append("CheckFather")
-        skipped.append("upstream completion is not checked (CheckFather not set: WeData documents no default)")
-    elif request.CheckFather is False:
-        skipped.append("upstream (parent) completion is not checked (CheckFather=false)")
-    if request.CheckParentType == "NONE":
-        skipped.append("no upstream task is checked (CheckParentType=NONE)")
-    if request.SkipEventListening:
-        skipped.append("event listening is ignored (SkipEventListening=true)")
-    elif request.SkipEventListening is None:
-        omitted.append("SkipEventListening")
-    if request.CheckFather is not True or request.CheckParentType == "NONE":
-        check: Literal["covered", "selected", "none"] = "none"
-    elif request.CheckParentType is None:
-        omitted.append("CheckParentType")
-        check = "covered"  # its reach is not documented: look at the upstream of everything that reruns
-    else:
-        check = CHECK_PARENT_TYPE[request.CheckParentType].checks
-    return Effect(
-        rerun_type=request.RerunType or RERUN_TYPE_WIDEST,
-        reruns_selection=rerun.selection,
-        reruns_downstream=rerun.downstream,
-        scope=scope,
-        upstream_check=check,
-        skipped_checks=tuple(skipped),
-        omitted=tuple(omitted),
-    )
+API_2021 = RerunApi(
+    action=ACTION,
+    version=VERSION,
+    tool="rerun_schedule_instances",
+    selection_field="Instances",
+    scope_field="SonInstanceType",
+    widest_scope="3",
+    no_default="WeData documents no default",
+    how=("ParallelNum", "SelfWorkflowDependency", "SameSelfDependType", "SameSelfWorkflowDependType", "AsyncMode"),
+    custom=("MapParamList", "ReDoParams", "AppParam", "OperatorName", "OperatorId"),
+    splits=True,
+    by_key=False,
+    name_of=lambda i: f"{i['TaskId']}@{i['CurRunDate']}",
+    effect_of=effect_of,
+)
+API_2025 = RerunApi(
+    action=RERUN_ACTION_2025,
+    version=VERSION_2025,
+    tool="rerun_task_instances_async",
+    selection_field="InstanceKeyList",
+    scope_field="SonRangeType",
+    widest_scope="ALL",
+    no_default="an omitted code counts as its widest, whatever the SDK's default",
+    how=("RedefineParallelNum", "RedefineSelfWorkflowDependency"),
+    custom=("RedefineParamList",),
+    # Each request is one asynchronous job to follow; batches would make several (not supported yet).
+    splits=False,
+    by_key=True,
+    name_of=str,
+    effect_of=effect_of_async,
+)
+
+
+def api_of(request: RerunRequest) -> RerunApi:
+    return API_2025 if isinstance(request, RerunTaskInstancesAsyncRequest) else API_2021
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,14 +114,15 @@ class Batch:
 
 @dataclass(frozen=True, slots=True)
 class PreparedRerun:
-    request: RunRerunScheduleInstancesRequest
+    request: RerunRequest
+    api: RerunApi
     params: dict[str, Any]  # the wire parameters (read-only by convention)
     body: bytes  # the exact bytes that are signed and sent when there is one batch
     body_hash: str
     binding: str | None  # what a token for this request is bound to (None without credentials)
     where: Where
     effect: Effect
-    instances: tuple[str, ...]  # every explicitly selected instance, 'TaskId@CurRunDate', in order
+    instances: tuple[str, ...]  # every explicitly selected instance ('TaskId@CurRunDate' or InstanceKey), in order
     batches: tuple[Batch, ...]
     batch_refusal: str | None  # why the request cannot be split safely, when it would need to be
 
@@ -140,17 +150,26 @@ def binding_of(where: Where, body_hash: str) -> str | None:
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def prepare(request: RunRerunScheduleInstancesRequest, where: Where, batch_size: int) -> PreparedRerun:
+def where_for(request: RerunRequest, region: str, endpoint: str, secret_id: str | None) -> Where:
+    api = api_of(request)
+    return Where(api.action, api.version, region, endpoint, secret_id)
+
+
+def prepare(request: RerunRequest, where: Where, batch_size: int) -> PreparedRerun:
     """Everything later steps need, derived once from a validated request."""
+    api = api_of(request)
     params = request.wire_params()
     body = wire_bytes(params)
     body_hash = hashlib.sha256(body).hexdigest()
-    effect = effect_of(request)
-    listed: list[dict[str, Any]] = params.get("Instances") or []
-    names = tuple(f"{i['TaskId']}@{i['CurRunDate']}" for i in listed)
+    effect = api.effect_of(request)
+    listed: list[Any] = params.get(api.selection_field) or []
+    names = tuple(api.name_of(i) for i in listed)
     refusal = None
     if len(listed) <= batch_size:
         batches = (Batch(1, body, body_hash, names),)
+    elif not api.splits:
+        batches = ()
+        refusal = f"{len(listed)} instances exceed one request ({batch_size}); select fewer instances"
     elif effect.reruns_downstream:
         # Downstream of instances in different batches can overlap: it would rerun more than once.
         batches = ()
@@ -162,11 +181,12 @@ def prepare(request: RunRerunScheduleInstancesRequest, where: Where, batch_size:
     else:
         planned: list[Batch] = []
         for number, start in enumerate(range(0, len(listed), batch_size), start=1):
-            part = wire_bytes(params | {"Instances": listed[start : start + batch_size]})
+            part = wire_bytes(params | {api.selection_field: listed[start : start + batch_size]})
             planned.append(Batch(number, part, hashlib.sha256(part).hexdigest(), names[start : start + batch_size]))
         batches = tuple(planned)
     return PreparedRerun(
         request=request,
+        api=api,
         params=params,
         body=body,
         body_hash=body_hash,

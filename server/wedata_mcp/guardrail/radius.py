@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from wedata_mcp.guardrail.blast import Resolution
+from wedata_mcp.guardrail.blast import Resolution, label
 from wedata_mcp.guardrail.prepared import PreparedRerun
 from wedata_mcp.models.codes import state_name
 from wedata_mcp.models.describe import InstanceOpsView
@@ -93,7 +93,7 @@ def blast_radius(found: Resolution) -> BlastRadius:
         ByWorkflow=_groups(covered, "workflow"),
         ByProject=_groups(covered, "project"),
         Instances=briefs[:FIRST],
-        NotFound=[f"{t}@{d}" for t, d in found.missing],
+        NotFound=[label(key) for key in found.missing],
         UnfinishedUpstream=[f"{p.TaskId}@{p.CurRunDate}: {state_name(p.State)}" for _, p in found.unfinished_upstream],
         Unresolved=[*found.notes, *found.unchecked],
     )
@@ -112,15 +112,21 @@ def radius_warnings(prepared: PreparedRerun, radius: BlastRadius) -> list[str]:
         )
     if radius.UnfinishedUpstream:
         listed = ", ".join(radius.UnfinishedUpstream[:5])
+        # The request's own names for the check: CheckFather (2021-08-20) or CheckParentType alone (2025-08-06).
+        asked, unasked = (
+            ("CheckParentType ALL or MAKE_SCOPE", "CheckParentType is NONE or not set")
+            if prepared.api.by_key
+            else ("CheckFather=true", "CheckFather is not true, or CheckParentType is NONE")
+        )
         if prepared.effect.upstream_check != "none":
-            found.append(f"Upstream not finished ({listed}); with CheckFather=true WeData may refuse the rerun.")
+            found.append(f"Upstream not finished ({listed}); with {asked} WeData may refuse the rerun.")
         else:
             found.append(
-                f"Upstream not finished ({listed}) and no upstream check was asked for (CheckFather is not true, "
-                "or CheckParentType is NONE): the rerun will not wait for it and may read incomplete data."
+                f"Upstream not finished ({listed}) and no upstream check was asked for ({unasked}): "
+                "the rerun will not wait for it and may read incomplete data."
             )
     if prepared.effect.reruns_downstream and radius.DownstreamCount == 0 and radius.SelectedCount:
-        found.append("No downstream instances were found within the SonInstanceType scope.")
+        found.append(f"No downstream instances were found within the {prepared.api.scope_field} scope.")
     if radius.Unresolved:
         found.append("Some of the blast radius could not be resolved: " + "; ".join(radius.Unresolved))
     return found

@@ -13,6 +13,7 @@ from wedata_mcp.guardrail.batching import BatchOutcome, BatchPlan
 from wedata_mcp.guardrail.prepared import PreparedRerun
 from wedata_mcp.guardrail.radius import radius_warnings
 from wedata_mcp.models import BatchOperateResultOpsDto
+from wedata_mcp.models.v2025 import OpsAsyncResponse
 
 BODY_SHOWN_UP_TO = 50  # instances; a 1,000-instance body would cost an LLM ~60 KB of context twice over
 Status = Literal["dry_run", "executed", "partial", "failed", "unknown", "already_executed"]
@@ -72,6 +73,50 @@ class RerunResult(BaseModel):
     NextStep: str
 
 
+class AsyncRerunResult(RerunResult):
+    """The outcome of `rerun_task_instances_async` (API 2025-08-06): the same result, with that version's plan
+    (instances by InstanceKey) and Data (the asynchronous job's AsyncId)."""
+
+    # Narrower types for this version's own tool schema; RerunResult's (2021-08-20's) stays as it was.
+    Plan: preview.KeyedRerunPlan  # pyright: ignore[reportIncompatibleVariableOverride]
+    Data: OpsAsyncResponse | None = Field(  # pyright: ignore[reportIncompatibleVariableOverride]
+        None, description="The API's Data: AsyncId, the job to follow (follow_rerun, GetOpsAsyncJob)."
+    )
+
+
+NextStep = Literal["dry_run", "unresolved", "refused", "unreadable", "executed", "batches", "replayed"]
+_NEXT_2021: dict[NextStep, str] = {
+    "dry_run": NEXT_STEP_DRY_RUN,
+    "unresolved": NEXT_STEP_UNRESOLVED,
+    "refused": NEXT_STEP_REFUSED,
+    "unreadable": NEXT_STEP_UNREADABLE,
+    "executed": NEXT_STEP_EXECUTED,
+    "batches": NEXT_STEP_BATCHES,
+    "replayed": NEXT_STEP_REPLAYED,
+}
+_NEXT_2025: dict[NextStep, str] = {
+    **_NEXT_2021,
+    "dry_run": NEXT_STEP_DRY_RUN.replace("rerun_schedule_instances", "rerun_task_instances_async"),
+    "unreadable": (
+        "Sent once, but WeData's answer carried no AsyncId, so whether the rerun was accepted is unknown. Check "
+        "the instances' states (get_task_instance) before doing anything else; keep the RequestId for Tencent support."
+    ),
+    "executed": (
+        "Sent once. Follow the rerun with follow_rerun (Data.AsyncId: GetOpsAsyncJob's status and counts, then the "
+        "instances' states); keep the RequestId and AsyncId for WeData's console or Tencent support."
+    ),
+}
+
+
+def next_step(prepared: PreparedRerun, kind: NextStep) -> str:
+    """What the model should do next, in the words of the prepared request's own tool."""
+    return (_NEXT_2025 if prepared.api.by_key else _NEXT_2021)[kind]
+
+
+def result_model(prepared: PreparedRerun) -> type[RerunResult]:
+    return AsyncRerunResult if prepared.api.by_key else RerunResult
+
+
 def shown_endpoint(endpoint: str) -> str:
     """The endpoint as a person may see it: without any `user:password@`."""
     parts = urlsplit(endpoint)
@@ -79,7 +124,12 @@ def shown_endpoint(endpoint: str) -> str:
 
 
 def build_result(
-    status: Status, prepared: PreparedRerun, *, radius: blast.BlastRadius | None = None, **extra: Any
+    status: Status,
+    prepared: PreparedRerun,
+    *,
+    radius: blast.BlastRadius | None = None,
+    step: NextStep,
+    **extra: Any,
 ) -> RerunResult:
     the_plan = preview.plan(prepared)
     summary = preview.summary(prepared, the_plan)
@@ -89,7 +139,7 @@ def build_result(
             f"{len(radius.ByWorkflow)} workflow(s) and {len(radius.ByProject)} project(s)."
         )
     warnings = preview.warnings(prepared, the_plan) + (radius_warnings(prepared, radius) if radius else [])
-    return RerunResult(
+    return result_model(prepared)(
         Status=status,
         Summary=summary,
         Warnings=warnings,
@@ -101,5 +151,6 @@ def build_result(
         Request=prepared.params,
         RequestBody=prepared.body.decode() if len(prepared.instances) <= BODY_SHOWN_UP_TO else None,
         RequestHash=prepared.body_hash,
+        NextStep=next_step(prepared, step),
         **extra,
     )

@@ -19,18 +19,11 @@ from wedata_mcp.guardrail import batching
 from wedata_mcp.guardrail.audit import AuditSink
 from wedata_mcp.guardrail.batching import BatchOutcome
 from wedata_mcp.guardrail.prepared import Batch, PreparedRerun
-from wedata_mcp.guardrail.results import (
-    NEXT_STEP_BATCHES,
-    NEXT_STEP_EXECUTED,
-    NEXT_STEP_REFUSED,
-    NEXT_STEP_UNREADABLE,
-    RerunResult,
-    Status,
-    build_result,
-)
+from wedata_mcp.guardrail.results import NextStep, RerunResult, Status, build_result
 from wedata_mcp.guardrail.store import Recorded, TokenStore
 from wedata_mcp.guardrail.tokens import Token
 from wedata_mcp.models import BatchOperateResultOpsDto
+from wedata_mcp.models.v2025 import OpsAsyncResponse
 
 IN_FLIGHT = 4  # batches in flight at once; the per-action rate limiter decides the pace
 Progress = Callable[[int, int, str], Awaitable[None]]
@@ -102,7 +95,7 @@ class Sender:
                 # Shielded: a batch that may be on the wire always gets its outcome recorded.
                 with anyio.CancelScope(shield=True):
                     outcome = outcomes[index]
-                    error = await self._send_batch(batches[index], len(batches), outcome, fields)
+                    error = await self._send_batch(batches[index], len(batches), outcome, fields, prepared.api.by_key)
                     if error is not None:
                         errors[index] = error
                     if outcome.Status != "succeeded":
@@ -117,7 +110,7 @@ class Sender:
                 group.start_soon(worker)
 
     async def _send_batch(
-        self, batch: Batch, total: int, outcome: BatchOutcome, fields: dict[str, Any]
+        self, batch: Batch, total: int, outcome: BatchOutcome, fields: dict[str, Any], by_key: bool
     ) -> WeDataError | None:
         audit = fields | {"batch": batch.number, "batches": total, "request_hash": batch.body_hash}
         # The request itself: what an execution reran stays answerable from the audit alone (follow_rerun).
@@ -139,6 +132,8 @@ class Sender:
             )
             return exc
         outcome.RequestId = response.request_id
+        if by_key:
+            return self._read_async(response, outcome, audit)
         data = self._data(response)
         outcome.Data = data
         if data is None or data.Result is None:
@@ -155,6 +150,28 @@ class Sender:
             result=data.Result if data else None,
             error_id=data.ErrorId if data else None,
             async_action_id=data.AsyncActionId if data else None,
+        )
+        return None
+
+    def _read_async(self, response: ApiResponse, outcome: BatchOutcome, audit: dict[str, Any]) -> None:
+        """RerunTaskInstancesAsync answers only the job's AsyncId: accepted when there is one. How the job ends is
+        GetOpsAsyncJob's to tell (follow_rerun); without an AsyncId, whether it was accepted is unknown."""
+        try:
+            data = OpsAsyncResponse.model_validate(response.data.get("Data"))
+        except ValidationError:
+            data = None
+        outcome._async_data = data  # pyright: ignore[reportPrivateUsage]  # the sender's own field (batching.py)
+        accepted = data is not None and isinstance(data.AsyncId, str) and bool(data.AsyncId)
+        if accepted:
+            outcome.Status, outcome.Instances = "succeeded", []
+        else:
+            outcome.Status = "unknown"
+            outcome.Error = "sent, answer unreadable: WeData's Data.AsyncId could not be read"
+        self._audit.write(
+            "executed" if accepted else "answer_unreadable",
+            **audit,
+            request_id=response.request_id,
+            async_id=data.AsyncId if data else None,
         )
         return None
 
@@ -184,8 +201,9 @@ class Sender:
             status = "partial"
         elif status == "failed" and counts["unknown"]:
             status = "unknown"
-        next_step = NEXT_STEP_EXECUTED if status == "executed" else NEXT_STEP_BATCHES
-        result = build_result(status, prepared, BatchResults=outcomes, NextStep=next_step)
+        result = build_result(
+            status, prepared, BatchResults=outcomes, step="executed" if status == "executed" else "batches"
+        )
         result.Summary += " Batches: " + ", ".join(f"{counts[k]} {k.replace('_', ' ')}" for k in _KINDS) + "."
         await self._store.record(token.token_id, Recorded(result=result.model_dump(mode="json")))
         self._audit.write("batches_done", **fields, request_hash=prepared.body_hash, **{k: counts[k] for k in _KINDS})
@@ -201,12 +219,14 @@ class Sender:
             await self._store.record(token.token_id, Recorded(error=str(error)))
             raise SendFailedError(str(error))
         status: Status
+        step: NextStep
         if outcome.Status == "succeeded":
-            status, next_step = "executed", NEXT_STEP_EXECUTED
+            status, step = "executed", "executed"
         elif outcome.Status == "failed":
-            status, next_step = "failed", NEXT_STEP_REFUSED
+            status, step = "failed", "refused"
         else:
-            status, next_step = "unknown", NEXT_STEP_UNREADABLE
-        result = build_result(status, prepared, Data=outcome.Data, RequestId=outcome.RequestId, NextStep=next_step)
+            status, step = "unknown", "unreadable"
+        data = outcome._async_data or outcome.Data  # pyright: ignore[reportPrivateUsage]
+        result = build_result(status, prepared, Data=data, RequestId=outcome.RequestId, step=step)
         await self._store.record(token.token_id, Recorded(result=result.model_dump(mode="json")))
         return result

@@ -96,11 +96,26 @@ STATE_GROUPS: dict[StateGroup, tuple[int, ...]] = {
     "failed": (8, 4, 5, 13),
     "success": (2,),
 }
+# API 2025-08-06 names the same eight groups instead of numbering them (v20250806 `TaskInstance.InstanceState`:
+# "WAIT_EVENT: 等待事件 - WAIT_UPSTREAM: 等待上游 - WAIT_RUN: 等待运行 - RUNNING: 运行中 - SKIP_RUNNING: 跳过运行 -
+# FAILED_RETRY: 失败重试 - EXPIRED: 失败 - COMPLETED: 成功"). Names and numeric codes cannot collide.
+INSTANCE_STATE_NAMES: dict[str, StateGroup] = {
+    "WAIT_EVENT": "waiting_event",
+    "WAIT_UPSTREAM": "waiting_upstream",
+    "WAIT_RUN": "waiting_run",
+    "RUNNING": "running",
+    "SKIP_RUNNING": "skipped",
+    "FAILED_RETRY": "failed_retrying",
+    "EXPIRED": "failed",
+    "COMPLETED": "success",
+}
 _GROUP_OF_CODE: dict[str, StateGroup] = {str(code): group for group, codes in STATE_GROUPS.items() for code in codes}
+_GROUP_OF_CODE.update(INSTANCE_STATE_NAMES)
 
 
 def state_group(code: str | None) -> StateGroup | None:
-    """The documented group of a state code, or None when the code is missing or undocumented."""
+    """The documented group of a state code (2021-08-20's number or 2025-08-06's name), or None when the code is
+    missing or undocumented."""
     return None if code is None else _GROUP_OF_CODE.get(code)
 
 

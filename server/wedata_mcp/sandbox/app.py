@@ -26,6 +26,7 @@ from wedata_mcp.sandbox.ratelimit import DEFAULT_LIMIT, SlidingWindowLimiter
 from wedata_mcp.sandbox.simulation import advance
 from wedata_mcp.sandbox.timeline import StoryClock
 from wedata_mcp.sandbox.transport import answer_late, drop_connection
+from wedata_mcp.sandbox.v2025 import ACTIONS_2025
 from wedata_mcp.sandbox.world import World
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -33,6 +34,11 @@ _STATUS_FAULTS = {
     FaultKind.HTTP_500: (500, "text/plain", "Internal Server Error"),
     FaultKind.HTTP_502: (502, "text/html", "<html><body><h1>502 Bad Gateway</h1></body></html>"),
     FaultKind.HTTP_503: (503, "text/plain", "Service Unavailable"),
+}
+# Each API version has its own actions, over the one world.
+_ACTIONS_BY_VERSION: dict[str, Mapping[str, Callable[[World, dict[str, Any], datetime], dict[str, Any]]]] = {
+    "2021-08-20": ACTIONS,
+    "2025-08-06": ACTIONS_2025,
 }
 _SOCKET_FAULTS = frozenset({FaultKind.SLOW, FaultKind.DROP})
 _NON_JSON = "<html><head><title>Gateway</title></head><body>upstream answered with an unexpected page</body></html>"
@@ -184,7 +190,7 @@ class Sandbox:
             if not headers.get("X-TC-Region"):
                 raise APIError("MissingParameter", "the request is missing the X-TC-Region header")
             action = headers.get("X-TC-Action", "")
-            handler = ACTIONS.get(action)
+            handler = _ACTIONS_BY_VERSION[headers["X-TC-Version"]].get(action)
             if handler is None:
                 raise APIError("InvalidAction", f"the action {action or '(none)'} does not exist")
             if not self._limiter.admit(account.secret_id, action):

@@ -11,7 +11,7 @@ from typing import Any
 
 from wedata_mcp.cloud import signing
 
-SUPPORTED_VERSION = "2021-08-20"
+SUPPORTED_VERSIONS = frozenset({"2021-08-20", "2025-08-06"})
 MAX_CLOCK_SKEW_SECONDS = 300  # Tencent rejects timestamps more than five minutes off
 _AUTH_RE = re.compile(
     r"^TC3-HMAC-SHA256 Credential=(?P<id>[^/]+)/(?P<date>\d{4}-\d{2}-\d{2})/(?P<service>[^/]+)/tc3_request, "
@@ -93,6 +93,6 @@ def verify(
         raise APIError("AuthFailure.SignatureFailure", "the request signature does not match")
     if account.token is not None and not hmac.compare_digest(headers.get("X-TC-Token", ""), account.token):
         raise APIError("AuthFailure.TokenFailure", "the session token is invalid")
-    if headers["X-TC-Version"] != SUPPORTED_VERSION:
+    if headers["X-TC-Version"] not in SUPPORTED_VERSIONS:
         raise APIError("NoSuchVersion", f"version {headers['X-TC-Version']} is not supported")
     return account

@@ -107,6 +107,19 @@ class RerunRecord:
     async_action_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class AsyncJob:
+    """One accepted RerunTaskInstancesAsync (2025-08-06): its sub-processes are the instances it reran, or, when
+    the rerun was refused after it was accepted, `error` says why (the job then reads FAIL)."""
+
+    async_id: str
+    project_id: str
+    at: datetime
+    selected: tuple[InstanceKey, ...]
+    rerun: tuple[InstanceKey, ...]
+    error: str | None = None
+
+
 @dataclass
 class World:
     """The simulated account. Mutate only while holding `lock` (the HTTP thread and tests share it)."""
@@ -121,6 +134,8 @@ class World:
     reruns: list[dict[str, Any]] = field(default_factory=lambda: [])
     # ... and what each one did.
     rerun_records: list[RerunRecord] = field(default_factory=lambda: [])
+    # RerunTaskInstancesAsync jobs (2025-08-06), by AsyncId.
+    async_jobs: dict[str, AsyncJob] = field(default_factory=lambda: {})
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _order: dict[str, int] = field(default_factory=lambda: {}, repr=False)
     _children: dict[str, list[str]] = field(default_factory=lambda: {}, repr=False)

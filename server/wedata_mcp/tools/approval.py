@@ -11,7 +11,7 @@ from mcp.server.mcpserver import Context, Elicit, Resolve
 
 from wedata_mcp.guardrail.approval import ApprovalMode, RerunApproval, approval_message, channel
 from wedata_mcp.guardrail.gate import Guardrail
-from wedata_mcp.guardrail.prepared import PreparedRerun
+from wedata_mcp.guardrail.prepared import PreparedRerun, RerunRequest
 from wedata_mcp.models import RunRerunScheduleInstancesRequest
 from wedata_mcp.tools.actor import actor_of
 from wedata_mcp.tools.sdk import taking_arguments
@@ -30,7 +30,11 @@ def client_can_elicit(ctx: Context[Any, Any]) -> bool:
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
 
-def preparer(guardrail_of: Callable[[Context[Any, Any]], Guardrail], argument_names: list[str]) -> Callable[..., Any]:
+def preparer(
+    guardrail_of: Callable[[Context[Any, Any]], Guardrail],
+    argument_names: list[str],
+    model: type[RerunRequest] = RunRerunScheduleInstancesRequest,
+) -> Callable[..., Any]:
     """A resolver that turns the tool's arguments into the one PreparedRerun of this call. The SDK validated them
     with the request model itself (tools/sdk.py `model_tool`) and memoizes a resolver within a call, so the
     approval question and the tool body read the same object, and nothing validates the arguments again."""
@@ -38,7 +42,7 @@ def preparer(guardrail_of: Callable[[Context[Any, Any]], Guardrail], argument_na
     async def prepare(ctx: Context[Any, Any], **arguments: Any) -> PreparedRerun:
         fields = {k: v for k, v in arguments.items() if k != TOKEN}
         # Already validated by the same model (the tool's argument model subclasses it): construct, not re-check.
-        return guardrail_of(ctx).prepare(RunRerunScheduleInstancesRequest.model_construct(**fields))
+        return guardrail_of(ctx).prepare(model.model_construct(**fields))
 
     return taking_arguments(prepare, argument_names)
 

@@ -11,7 +11,8 @@ from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from wedata_mcp.guardrail.blast import BlastRadiusResolver
+from wedata_mcp.guardrail.blast import Resolver
+from wedata_mcp.guardrail.blast_v2025 import TaskInstanceResolver
 from wedata_mcp.guardrail.lineage import MAX_DEPTH, Direction, Related, lineage
 from wedata_mcp.models.codes import state_name
 from wedata_mcp.models.describe import InstanceOpsView
@@ -70,7 +71,26 @@ def _via(instance: InstanceOpsView, related: Related) -> str:
     return task if when == instance.CurRunDate else f"{task}@{when}"
 
 
-def lineage_tool(resolver_of: Callable[[Context[Any, Any]], BlastRadiusResolver]) -> Tool:
+async def walk(
+    resolver: Resolver, origin: InstanceOpsView, direction: Literal["both", "upstream", "downstream"], depth: int
+) -> InstanceLineage:
+    """The lineage of `origin` as the tool answers it (the same for every API version's look-ups)."""
+    directions: tuple[Direction, ...] = ("upstream", "downstream") if direction == "both" else (direction,)
+    walked = await lineage(resolver, origin, directions, depth)
+    listed = {d: [linked(r.instance, r) for r in rs] for d, rs in walked.related.items()}
+    everyone = [walked.origin, *(r.instance for rs in walked.related.values() for r in rs)]
+    return InstanceLineage(
+        Instance=linked(walked.origin),
+        Projects={i.ProjectId: i.ProjectName for i in everyone if i.ProjectId},
+        Upstream=listed.get("upstream"),
+        Downstream=listed.get("downstream"),
+        Deeper=walked.deeper,
+        Complete=not walked.notes,
+        Unresolved=walked.notes,
+    )
+
+
+def lineage_tool(resolver_of: Callable[[Context[Any, Any]], Resolver]) -> Tool:
     # Parameters under WeData's own field names, as every tool's input and output uses them.
     async def get_instance_lineage(
         ctx: Context[Any, Any],
@@ -86,19 +106,7 @@ def lineage_tool(resolver_of: Callable[[Context[Any, Any]], BlastRadiusResolver]
             found, _ = await resolver.instances([(TaskId, when)])
             if not found:
                 raise ToolError(f"no instance of task {TaskId} at {when}")
-            directions: tuple[Direction, ...] = ("upstream", "downstream") if Direction == "both" else (Direction,)
-            walked = await lineage(resolver, found[0], directions, Depth)
-            listed = {d: [linked(r.instance, r) for r in rs] for d, rs in walked.related.items()}
-            everyone = [walked.origin, *(r.instance for rs in walked.related.values() for r in rs)]
-            return InstanceLineage(
-                Instance=linked(walked.origin),
-                Projects={i.ProjectId: i.ProjectName for i in everyone if i.ProjectId},
-                Upstream=listed.get("upstream"),
-                Downstream=listed.get("downstream"),
-                Deeper=walked.deeper,
-                Complete=not walked.notes,
-                Unresolved=walked.notes,
-            )
+            return await walk(resolver, found[0], Direction, Depth)
 
         return compact(await as_tool_errors(run))
 
@@ -106,5 +114,37 @@ def lineage_tool(resolver_of: Callable[[Context[Any, Any]], BlastRadiusResolver]
         get_instance_lineage,
         title="Upstream and downstream of an instance",
         description=DESCRIPTION,
+        annotations=READ_ONLY,
+    )
+
+
+DESCRIPTION_2025 = (
+    "What a task instance depends on (Upstream: what blocks it) and what depends on it (Downstream), level by level, "
+    "with states and projects (ListUpstreamTaskInstances, ListDownstreamTaskInstances). Read-only: explore with this, "
+    "not a dry run."
+)
+
+
+def lineage_tool_2025(resolver_of: Callable[[Context[Any, Any]], TaskInstanceResolver]) -> Tool:
+    async def get_instance_lineage(
+        ctx: Context[Any, Any],
+        ProjectId: Annotated[str, Field(min_length=1, max_length=64)],
+        InstanceKey: Annotated[str, Field(min_length=1, max_length=128, description="From list_task_instances.")],
+        Direction: Literal["both", "upstream", "downstream"] = "both",
+        Depth: Annotated[int, Field(ge=1, le=MAX_DEPTH)] = 2,
+    ) -> Annotated[CallToolResult, InstanceLineage]:
+        async def run() -> InstanceLineage:
+            resolver = resolver_of(ctx)
+            origin = await resolver.by_key(ProjectId, InstanceKey)
+            if origin is None:
+                raise ToolError(f"InstanceKey: no instance {InstanceKey[:128]} in project {ProjectId[:64]}")
+            return await walk(resolver, origin, Direction, Depth)
+
+        return compact(await as_tool_errors(run))
+
+    return function_tool(
+        get_instance_lineage,
+        title="Upstream and downstream of an instance",
+        description=DESCRIPTION_2025,
         annotations=READ_ONLY,
     )

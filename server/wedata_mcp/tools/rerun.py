@@ -3,17 +3,18 @@
 # No `from __future__ import annotations`: the SDK reads the `Resolve(resolver)` annotation at run time, and
 # `resolver` is a local of `rerun_tool`.
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import AcceptedElicitation, Context, ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from wedata_mcp.guardrail.approval import REFUSED_NO_CHANNEL, ApprovalMode, RerunApproval
 from wedata_mcp.guardrail.gate import Guardrail, RerunResult
-from wedata_mcp.guardrail.prepared import PreparedRerun
+from wedata_mcp.guardrail.prepared import PreparedRerun, RerunRequest
 from wedata_mcp.models import RunRerunScheduleInstancesRequest
 from wedata_mcp.tools.actor import actor_of
 from wedata_mcp.tools.approval import approval_resolver, preparer
@@ -68,17 +69,44 @@ def _approved_by(outcome: ElicitationResult[Any]) -> str | None:
     return "token" if data == "token" else None
 
 
-def rerun_tool(guardrail_of: Callable[[Context[Any, Any]], Guardrail], approval: ApprovalMode = "auto") -> Tool:
+@dataclass(frozen=True, slots=True)
+class RerunToolSpec:
+    """What differs between the rerun tools of two API versions: names, words and models; the guardrail is one."""
+
+    name: str
+    title: str
+    description: str
+    request: type[RerunRequest]  # the documented request (validated into, by `arguments`)
+    arguments: type[BaseModel]  # the request model plus ConfirmationToken: the tool's input schema
+    result: type[RerunResult]
+
+
+RERUN_2021 = RerunToolSpec(
+    NAME,
+    "Rerun WeData schedule instances (dry run first)",
+    DESCRIPTION,
+    RunRerunScheduleInstancesRequest,
+    RerunArguments,
+    RerunResult,
+)
+
+
+def rerun_tool(
+    guardrail_of: Callable[[Context[Any, Any]], Guardrail],
+    approval: ApprovalMode = "auto",
+    spec: RerunToolSpec = RERUN_2021,
+) -> Tool:
     """The tool, with its input schema taken from the request model itself."""
-    prepare = preparer(guardrail_of, list(RerunArguments.model_fields))
+    prepare = preparer(guardrail_of, list(spec.arguments.model_fields), spec.request)
     resolver = approval_resolver(guardrail_of, approval, prepare)
+    result_type = spec.result
 
     async def rerun_schedule_instances(
         ctx: Context[Any, Any],
         human: Annotated[ElicitationResult[RerunApproval], Resolve(resolver)],
         prepared: Annotated[PreparedRerun, Resolve(prepare)],
         **arguments: Any,
-    ) -> Annotated[CallToolResult, RerunResult]:
+    ) -> Annotated[CallToolResult, result_type]:
         token = arguments.get("ConfirmationToken")
 
         async def run() -> RerunResult:
@@ -101,12 +129,12 @@ def rerun_tool(guardrail_of: Callable[[Context[Any, Any]], Guardrail], approval:
 
     return model_tool(
         rerun_schedule_instances,
-        RerunArguments,
-        name=NAME,
-        title="Rerun WeData schedule instances (dry run first)",
-        description=DESCRIPTION,
+        spec.arguments,
+        name=spec.name,
+        title=spec.title,
+        description=spec.description,
         annotations=ToolAnnotations(
-            title="Rerun WeData schedule instances",
+            title=spec.title.removesuffix(" (dry run first)"),
             read_only_hint=False,
             destructive_hint=True,
             idempotent_hint=False,

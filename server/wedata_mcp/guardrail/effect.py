@@ -1,0 +1,108 @@
+"""What a rerun request's codes make WeData do, for each API version: one `Effect` that the preview, policy and
+the blast radius read, whichever version's names the request uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from wedata_mcp.models import RunRerunScheduleInstancesRequest
+from wedata_mcp.models.codes import (
+    CHECK_PARENT_TYPE,
+    RERUN_TYPE,
+    RERUN_TYPE_WIDEST,
+    SON_INSTANCE_TYPE,
+    SON_INSTANCE_TYPE_WIDEST,
+    ScopeCode,
+)
+from wedata_mcp.models.v2025 import SON_RANGE_TYPE, SON_RANGE_TYPE_WIDEST, RerunTaskInstancesAsyncRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """What the request's codes make WeData do. An omitted code is read as its widest documented effect
+    (the reference documents no defaults), and `omitted` says which were left out."""
+
+    rerun_type: str  # the code that applies: the one given, or the widest
+    reruns_selection: bool
+    reruns_downstream: bool
+    scope: ScopeCode | None  # how far downstream reaches, when it reruns
+    upstream_check: Literal["covered", "selected", "none"]  # whose upstream WeData is asked to check
+    skipped_checks: tuple[str, ...]
+    omitted: tuple[str, ...]  # codes left out, read as their widest effect
+
+
+def effect_of(request: RunRerunScheduleInstancesRequest) -> Effect:
+    omitted: list[str] = []
+    if request.RerunType is None:
+        omitted.append("RerunType")
+    rerun = RERUN_TYPE[request.RerunType or RERUN_TYPE_WIDEST]
+    scope = None
+    if rerun.downstream:
+        if request.SonInstanceType is None:
+            omitted.append("SonInstanceType")
+        scope = SON_INSTANCE_TYPE[request.SonInstanceType or SON_INSTANCE_TYPE_WIDEST]
+    skipped: list[str] = []
+    # A check counts only when asked for explicitly: CheckFather true, and CheckParentType not NONE.
+    if request.CheckFather is None:
+        omitted.append("CheckFather")
+        skipped.append("upstream completion is not checked (CheckFather not set: WeData documents no default)")
+    elif request.CheckFather is False:
+        skipped.append("upstream (parent) completion is not checked (CheckFather=false)")
+    if request.CheckParentType == "NONE":
+        skipped.append("no upstream task is checked (CheckParentType=NONE)")
+    if request.SkipEventListening:
+        skipped.append("event listening is ignored (SkipEventListening=true)")
+    elif request.SkipEventListening is None:
+        omitted.append("SkipEventListening")
+    if request.CheckFather is not True or request.CheckParentType == "NONE":
+        check: Literal["covered", "selected", "none"] = "none"
+    elif request.CheckParentType is None:
+        omitted.append("CheckParentType")
+        check = "covered"  # its reach is not documented: look at the upstream of everything that reruns
+    else:
+        check = CHECK_PARENT_TYPE[request.CheckParentType].checks
+    return Effect(
+        rerun_type=request.RerunType or RERUN_TYPE_WIDEST,
+        reruns_selection=rerun.selection,
+        reruns_downstream=rerun.downstream,
+        scope=scope,
+        upstream_check=check,
+        skipped_checks=tuple(skipped),
+        omitted=tuple(omitted),
+    )
+
+
+def effect_of_async(request: RerunTaskInstancesAsyncRequest) -> Effect:
+    """RerunTaskInstancesAsync (2025-08-06). Its SDK documents defaults (RerunType 1, CheckParentType NONE,
+    SonRangeType WORKFLOW), but an omitted code is still read as its widest effect (DESIGN.md, invariant 5): the
+    preview never shows less than what may run, and says which codes were left out."""
+    omitted: list[str] = []
+    if request.RerunType is None:
+        omitted.append("RerunType")
+    rerun = RERUN_TYPE[request.RerunType or RERUN_TYPE_WIDEST]
+    scope = None
+    if rerun.downstream:
+        if request.SonRangeType is None:
+            omitted.append("SonRangeType")
+        scope = SON_RANGE_TYPE[request.SonRangeType or SON_RANGE_TYPE_WIDEST]
+    skipped: list[str] = []
+    check = CHECK_PARENT_TYPE[request.CheckParentType].checks if request.CheckParentType else "none"
+    if request.CheckParentType is None:
+        omitted.append("CheckParentType")
+        skipped.append("upstream completion is not checked (CheckParentType not set: its documented default is NONE)")
+    elif request.CheckParentType == "NONE":
+        skipped.append("no upstream task is checked (CheckParentType=NONE)")
+    if request.SkipEventListening:
+        skipped.append("event listening is ignored (SkipEventListening=true)")
+    elif request.SkipEventListening is None:
+        omitted.append("SkipEventListening")
+    return Effect(
+        rerun_type=request.RerunType or RERUN_TYPE_WIDEST,
+        reruns_selection=rerun.selection,
+        reruns_downstream=rerun.downstream,
+        scope=scope,
+        upstream_check=check,
+        skipped_checks=tuple(skipped),
+        omitted=tuple(omitted),
+    )
