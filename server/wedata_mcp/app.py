@@ -98,7 +98,7 @@ def build_server(
             target, credentials, transport=transport, clock=clock, limiter=limiter, timeout=settings.timeout_seconds
         )
         try:
-            reader = WeDataReader(client)
+            reader = WeDataReader(client, settings.project_ids)
             resolver = BlastRadiusResolver(reader)
             guardrail = Guardrail(
                 client,

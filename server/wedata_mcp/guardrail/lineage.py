@@ -1,6 +1,6 @@
 """An instance's upstream and downstream, level by level, with the blast radius's own look-ups (read-only).
 
-Each level is one `BlastRadiusResolver.neighbours` call per instance of the level before (DagDeal, DagDepth 1):
+Each level is one `BlastRadiusResolver.neighbours` call per instance of the level before (DagInstances, DagDepth 1):
 the same derivation the preview's blast radius uses, so lineage and preview never disagree. The walk is bounded
 in depth, in instances and in calls; whatever it could not look up is said, never hidden.
 """
