@@ -31,7 +31,7 @@ class DescribeScheduleInstancesQuery(_Query):
     """`DescribeScheduleInstancesRequest` as the product sends it: the 【必要参数】 ProjectIdent ("项目ID"),
     PageIndex and PageSize, the project's ProjectId, and the search."""
 
-    SearchCondition: InstanceApiOpsRequest
+    SearchCondition: InstanceApiOpsRequest | None = None
     ProjectId: str
     ProjectIdent: str
     PageIndex: int
