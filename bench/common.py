@@ -33,6 +33,8 @@ def command(name: str) -> str:
 
 def server_env(workdir: Path, endpoint: str, **extra: str) -> dict[str, str]:
     """The environment of a spawned `wedata-mcp serve`: the simulator, an audit log and a policy in `workdir`."""
+    from tests.worlds import PROJECT_ID
+
     home = workdir / "home"
     home.mkdir(parents=True, exist_ok=True)
     policy = workdir / "policy.toml"
@@ -50,6 +52,8 @@ def server_env(workdir: Path, endpoint: str, **extra: str) -> dict[str, str]:
         "WEDATA_MCP_AUDIT_LOG": str(workdir / "audit.jsonl"),
         "WEDATA_MCP_POLICY_FILE": str(policy),
         "WEDATA_MCP_APPROVAL": "token",
+        # The generated world's project (tests/worlds.py): WeData's reads need one.
+        "WEDATA_MCP_PROJECT_IDS": PROJECT_ID,
     } | extra
 
 

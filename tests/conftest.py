@@ -15,6 +15,7 @@ from wedata_mcp.app import build_server
 from wedata_mcp.cloud.credentials import Credentials
 from wedata_mcp.guardrail.audit import JsonLinesAudit
 from wedata_mcp.sandbox.app import Sandbox
+from wedata_mcp.sandbox.cli import sandbox_project_ids
 from wedata_mcp.sandbox.protocol import Account
 from wedata_mcp.sandbox.server import serve_in_thread
 from wedata_mcp.sandbox.world import World
@@ -25,6 +26,8 @@ SECRET_ID = "AKIDcanaryID7d1f0c2e9b4a4e6f8a1b"
 SECRET_KEY = "canaryKEY-5b9e2a7c4d1f4e8a9c3b6d0e"
 REGION = "ap-guangzhou"
 
+# The projects of every test world (tests/worlds.py): what WEDATA_MCP_PROJECT_IDS names for test servers.
+PROJECT_IDS = sandbox_project_ids()
 DOC_EXAMPLE_PATH = Path(__file__).parent / "data" / "doc_example_request.json"
 
 
@@ -70,7 +73,9 @@ def credentials() -> Credentials:
 
 
 def make_settings(endpoint_url: str, audit_path: Path, **extra: Any) -> Settings:
-    return Settings(endpoint=endpoint_url, region=REGION, audit_log=audit_path, **extra)
+    """Settings for a server on the simulator, working in the test worlds' projects unless told otherwise."""
+    defaults: dict[str, Any] = {"endpoint": endpoint_url, "region": REGION, "audit_log": audit_path}
+    return Settings(**(defaults | {"project_ids": PROJECT_IDS} | extra))
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import httpx
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
-from tests.conftest import REGION, SECRET_ID, SECRET_KEY, doc_example
+from tests.conftest import PROJECT_IDS, REGION, SECRET_ID, SECRET_KEY, doc_example
 from wedata_mcp.app import build_server
 from wedata_mcp.cloud.credentials import Credentials
 from wedata_mcp.guardrail.audit import JsonLinesAudit
@@ -83,6 +83,7 @@ def make_server(
         "region": REGION,
         "audit_log": tmp_path / "audit.jsonl",
         "token_secret": SECRET,
+        "project_ids": PROJECT_IDS,
     }
     return build_server(
         Settings(**(defaults | settings)),

@@ -15,7 +15,7 @@ import anyio
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from tests.conftest import REGION, SECRET_ID, SECRET_KEY
+from tests.conftest import PROJECT_IDS, REGION, SECRET_ID, SECRET_KEY
 
 
 def server_env(endpoint_url: str, tmp_path: Path, *, credentials: bool = True, **extra: str) -> dict[str, str]:
@@ -26,6 +26,7 @@ def server_env(endpoint_url: str, tmp_path: Path, *, credentials: bool = True, *
         "WEDATA_ENDPOINT": endpoint_url,
         "TENCENTCLOUD_REGION": REGION,
         "WEDATA_MCP_AUDIT_LOG": str(tmp_path / "audit.jsonl"),
+        "WEDATA_MCP_PROJECT_IDS": ",".join(PROJECT_IDS),
         "PATH": os.environ.get("PATH", ""),
     }
     if credentials:

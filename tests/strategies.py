@@ -292,8 +292,10 @@ class Strategies:
     def _with_real_instances(base: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
         """Instances the seeded world has, so previews resolve real blast radii: a preview issues a token only for
         instances WeData knows (unknown is not allowed), so the request-level ProjectId, which would scope the
-        look-up elsewhere, is left out here (the binding tests still vary it)."""
+        look-up elsewhere, is left out here (the binding tests still vary it), and an instance's own ProjectId,
+        which scopes its look-up too, names the project it is in whenever one is drawn."""
         real = seeded_instances()
+        world = World.seeded()
 
         @st.composite
         def build(draw: st.DrawFn) -> dict[str, Any]:
@@ -301,6 +303,8 @@ class Strategies:
             arguments.pop("ProjectId", None)
             for instance in arguments.get("Instances") or []:
                 instance.update(draw(st.sampled_from(real)))
+                if instance.get("ProjectId"):
+                    instance["ProjectId"] = world.project_of(instance["TaskId"]).project_id
             return arguments
 
         return build()

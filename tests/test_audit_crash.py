@@ -25,7 +25,7 @@ from anyio.abc import Process
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.conftest import REGION, SECRET_ID, SECRET_KEY
+from tests.conftest import PROJECT_IDS, REGION, SECRET_ID, SECRET_KEY
 from tests.spawn import until_listening
 from tests.worlds import TASK_ID, backfill_world
 from wedata_mcp.guardrail.audit import JsonLinesAudit
@@ -73,6 +73,7 @@ def environment(url: str, tmp_path: Path) -> dict[str, str]:
         "WEDATA_MCP_POLICY_FILE": str(policy),
         "WEDATA_MCP_RATE_LIMIT": "1000",
         "WEDATA_MCP_APPROVAL": "token",
+        "WEDATA_MCP_PROJECT_IDS": ",".join(PROJECT_IDS),
     }
 
 

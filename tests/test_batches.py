@@ -14,7 +14,7 @@ import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
-from tests.conftest import REGION, SECRET_ID, SECRET_KEY, audit_records
+from tests.conftest import PROJECT_IDS, REGION, SECRET_ID, SECRET_KEY, audit_records
 from tests.inproc import SECRET, TOOL, HeldRerun, Wire, make_server, text
 from tests.worlds import all_instances, backfill_world
 from wedata_mcp.app import build_server
@@ -44,6 +44,7 @@ def server(url: str, tmp_path: Path, **settings: Any) -> MCPServer[Any]:
         "audit_log": tmp_path / "audit.jsonl",
         "token_secret": SECRET,
         "batch_size": 100,
+        "project_ids": PROJECT_IDS,
     } | settings
     return build_server(
         Settings(**options),

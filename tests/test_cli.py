@@ -184,7 +184,7 @@ async def test_sandbox_prints_shell_lines_that_point_serve_and_tencents_sdk_at_i
         async with await anyio.open_process(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as sandbox:
             assert sandbox.stdout is not None
             printed = b""
-            while printed.count(b"\n") < 4:  # bounded by fail_after
+            while printed.count(b"\n") < 5:  # bounded by fail_after
                 printed += await sandbox.stdout.receive()
             exports: dict[str, str] = {}
             for line in printed.decode().splitlines():
@@ -197,6 +197,7 @@ async def test_sandbox_prints_shell_lines_that_point_serve_and_tencents_sdk_at_i
                 "TENCENTCLOUD_SECRET_ID",
                 "TENCENTCLOUD_SECRET_KEY",
                 "TENCENTCLOUD_REGION",
+                "WEDATA_MCP_PROJECT_IDS",  # WeData's reads need a project: the simulator's own
             }
             assert exports["WEDATA_ENDPOINT"].startswith("http://127.0.0.1:")
             # The product, configured by nothing but those lines.
@@ -212,7 +213,9 @@ async def test_sandbox_prints_shell_lines_that_point_serve_and_tencents_sdk_at_i
                 ClientProfile(httpProfile=http),
             )
             request = models.DescribeScheduleInstancesRequest()
-            request.from_json_string('{"PageIndex": 1, "PageSize": 10}')
+            # The printed WEDATA_MCP_PROJECT_IDS names the projects the SDK's required ProjectIdent takes.
+            project = exports["WEDATA_MCP_PROJECT_IDS"].split(",")[0]
+            request.from_json_string(json.dumps({"ProjectIdent": project, "PageIndex": 1, "PageSize": 10}))
             described = await anyio.to_thread.run_sync(sdk.DescribeScheduleInstances, request)
             sandbox.terminate()
     assert found.structured_content is not None, found.content

@@ -17,7 +17,7 @@ import pytest
 from mcp import Client
 from mcp_types import CallToolResult
 
-from tests.conftest import REGION, SECRET_ID, SECRET_KEY, audit_records
+from tests.conftest import PROJECT_IDS, REGION, SECRET_ID, SECRET_KEY, audit_records
 from tests.inproc import TOOL, text
 from tests.sessions import is_crash
 from wedata_mcp.app import build_server
@@ -102,6 +102,7 @@ async def connected(cloud: Cloud, tmp_path: Path) -> AsyncIterator[Client]:
         audit_log=tmp_path / "audit.jsonl",
         timeout_seconds=TIMEOUT,
         rate_limit_per_second=1000,
+        project_ids=PROJECT_IDS,
     )
     server = build_server(settings, Credentials(SECRET_ID, SECRET_KEY), audit=JsonLinesAudit(tmp_path / "audit.jsonl"))
     async with Client(server) as client:

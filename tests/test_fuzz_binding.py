@@ -179,7 +179,13 @@ def test_forged_altered_or_foreign_tokens_send_nothing(
     arguments = data.draw(strategies.by_instances.filter(locally_valid), label="arguments")
     # Another instance the world knows (a preview issues a token only for those): another request, another token.
     first = arguments["Instances"][0]
-    another = next(i for i in seeded_instances() if i["TaskId"] != first["TaskId"])
+    # In the same project: the instance's own ProjectId, when given, scopes its look-up.
+    project = World.seeded().project_of
+    another = next(
+        i
+        for i in seeded_instances()
+        if i["TaskId"] != first["TaskId"] and project(i["TaskId"]) == project(first["TaskId"])
+    )
     other_arguments = with_value(arguments, "Instances.*.TaskId", another["TaskId"])
     other_arguments["Instances"][0]["CurRunDate"] = another["CurRunDate"]
     token = preview_of(live, arguments)["ConfirmationToken"]

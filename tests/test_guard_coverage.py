@@ -22,7 +22,7 @@ pytestmark = pytest.mark.anyio
 GATED: dict[str, dict[str, Any]] = {"rerun_schedule_instances": doc_example()}
 # WeData's read-only actions this server may call, written out here rather than taken from the code under test: a
 # new action a tool sends must be added by hand, after checking in the API reference that it changes nothing.
-READ_ACTIONS = frozenset({"DescribeScheduleInstances", "DescribeInstanceLastLog"})
+READ_ACTIONS = frozenset({"DescribeScheduleInstances", "DagInstances", "DescribeInstanceLastLog"})
 # Read-only tools and arguments that exercise every read they make.
 READ_ONLY_EXAMPLES: dict[str, list[dict[str, Any]]] = {
     "find_schedule_instances": [{}, {"state": ["failed"], "workflow": "ods", "date_from": "2026-11-24"}],

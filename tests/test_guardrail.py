@@ -13,7 +13,7 @@ import httpx
 import pytest
 from mcp import Client
 
-from tests.conftest import REGION, SECRET_ID, SECRET_KEY, audit_records, doc_example
+from tests.conftest import PROJECT_IDS, REGION, SECRET_ID, SECRET_KEY, audit_records, doc_example
 from tests.inproc import SECRET, HeldRerun, Wire, make_server, new_sandbox, preview_token, text
 from wedata_mcp.app import build_server
 from wedata_mcp.cloud.credentials import Credentials
@@ -155,7 +155,13 @@ async def test_token_does_not_work_with_other_credentials(tmp_path: Path) -> Non
         token = await preview_token(first)
     wire = Wire(sandbox)
     other = build_server(
-        Settings(endpoint="http://wedata.sandbox", region=REGION, audit_log=tmp_path / "a.jsonl", token_secret=SECRET),
+        Settings(
+            endpoint="http://wedata.sandbox",
+            region=REGION,
+            audit_log=tmp_path / "a.jsonl",
+            token_secret=SECRET,
+            project_ids=PROJECT_IDS,
+        ),
         Credentials("AKIDsomeoneElse000000000000000000", SECRET_KEY),
         transport=wire,
         audit=JsonLinesAudit(tmp_path / "a.jsonl"),

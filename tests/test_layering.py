@@ -31,7 +31,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("app", ("wedata_mcp.app", "wedata_mcp.prompts", "wedata_mcp.resources", "wedata_mcp.settings")),
     # The HTTP edge: wraps an already built server for `serve --transport http`; only the CLI uses it.
     ("http", ("wedata_mcp.http",)),
-    ("cli", ("wedata_mcp.cli", "wedata_mcp.__main__", "wedata_mcp.demo", "wedata_mcp.doctor")),
+    ("cli", ("wedata_mcp.cli", "wedata_mcp.__main__", "wedata_mcp.demo", "wedata_mcp.demo_v2025", "wedata_mcp.doctor")),
 )
 RANK = {name: rank for rank, (name, _) in enumerate(LAYERS)}
 # The MCP stack (and the web stack it brings) starts at `tools`: the layers below are testable without it.
@@ -41,7 +41,9 @@ MCP_STACK = frozenset({"mcp", "mcp_types", "starlette", "uvicorn", "httpx2", "ss
 SANDBOX = "wedata_mcp.sandbox"
 SANDBOX_MAY_IMPORT = ("wedata_mcp.models", "wedata_mcp.cloud.signing", SANDBOX)
 SANDBOX_THIRD_PARTY = frozenset({"starlette", "uvicorn", "pydantic", "pydantic_core"})
-SANDBOX_IMPORTERS = frozenset({"wedata_mcp.cli", "wedata_mcp.__main__", "wedata_mcp.demo", "wedata_mcp.app"})
+SANDBOX_IMPORTERS = frozenset(
+    {"wedata_mcp.cli", "wedata_mcp.__main__", "wedata_mcp.demo", "wedata_mcp.demo_v2025", "wedata_mcp.app"}
+)
 
 # The SDK's public surface, as tools/sdk.py's docstring draws it: any name at the top of these modules...
 SDK_TOP = frozenset({"mcp", "mcp.server.mcpserver", "mcp_types"})

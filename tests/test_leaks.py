@@ -21,7 +21,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult, LoggingMessageNotificationParams
 
-from tests.conftest import REGION, audit_records
+from tests.conftest import PROJECT_IDS, REGION, audit_records
 from tests.inproc import TOOL, Wire, text
 from tests.spawn import http_server
 from wedata_mcp.app import build_server
@@ -130,7 +130,9 @@ async def test_in_process_success_and_every_failure_leak_nothing(
     # and a 502.
     wire = Wire(sandbox, faults={3: echoing_error, 4: timed_out, 5: rate_limited, 7: bad_gateway})
     audit = tmp_path / "audit.jsonl"
-    settings = Settings(endpoint="http://wedata.sandbox", region=REGION, audit_log=audit, batch_size=1)
+    settings = Settings(
+        endpoint="http://wedata.sandbox", region=REGION, audit_log=audit, batch_size=1, project_ids=PROJECT_IDS
+    )
     credentials = Credentials(SECRET_ID, SECRET_KEY, token=SESSION_TOKEN)
     policy = Policy(allow_skip_event_listening=False)
     server = build_server(settings, credentials, transport=wire, audit=JsonLinesAudit(audit), policy=policy)
@@ -218,6 +220,7 @@ def spawned_env(url: str, tmp_path: Path) -> dict[str, str]:
         "TENCENTCLOUD_SECURITY_TOKEN": SESSION_TOKEN,
         "WEDATA_MCP_HTTP_TOKEN": HTTP_TOKEN,
         "WEDATA_MCP_AUDIT_LOG": str(tmp_path / "audit.jsonl"),
+        "WEDATA_MCP_PROJECT_IDS": ",".join(PROJECT_IDS),
         "WEDATA_MCP_TIMEOUT": "0.5",
         "PYTHONUNBUFFERED": "1",
     }

@@ -80,7 +80,7 @@ async def test_a_failed_look_up_is_said_and_what_was_found_is_kept(tmp_path: Pat
     sandbox = chain(5)
     async with Client(make_server(tmp_path, Wire(sandbox))) as client:
         # The origin and its first downstream level answer; every later look-up fails.
-        sandbox.faults.inject("internal_error", action="DescribeScheduleInstances", times=None, skip=2)
+        sandbox.faults.inject("internal_error", action="DagInstances", times=None, skip=1)
         result = await client.call_tool(
             TOOL, {"TaskId": chain_task(2), "CurRunDate": CHAIN_DAY, "Direction": "downstream", "Depth": 3}
         )
@@ -122,7 +122,7 @@ async def test_a_lineage_too_wide_to_list_is_cut_short_and_says_so(tmp_path: Pat
         }
     )
     sandbox = Sandbox(accounts={SECRET_ID: Account(SECRET_ID, SECRET_KEY)}, world=world)
-    async with Client(make_server(tmp_path, Wire(sandbox))) as client:
+    async with Client(make_server(tmp_path, Wire(sandbox), project_ids=(project,))) as client:
         result = await client.call_tool(TOOL, {"TaskId": "root", "CurRunDate": CHAIN_DAY, "Direction": "downstream"})
     found = result.structured_content
     assert found is not None, text(result)

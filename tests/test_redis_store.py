@@ -20,7 +20,7 @@ from mcp import Client
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from tests.conftest import REGION, SECRET_ID, SECRET_KEY, Endpoint, audit_records, doc_example
+from tests.conftest import PROJECT_IDS, REGION, SECRET_ID, SECRET_KEY, Endpoint, audit_records, doc_example
 from tests.spawn import connect, server_env
 from wedata_mcp.app import build_server
 from wedata_mcp.cloud.credentials import Credentials
@@ -188,7 +188,11 @@ async def test_an_unreachable_store_refuses_to_claim_so_nothing_is_sent() -> Non
 
 def _replica(tmp_path: Path, sandbox: Sandbox, store: RedisTokenStore, name: str):
     settings = Settings(
-        endpoint="http://wedata.sandbox", region=REGION, audit_log=tmp_path / f"{name}.jsonl", token_secret=SECRET
+        endpoint="http://wedata.sandbox",
+        region=REGION,
+        audit_log=tmp_path / f"{name}.jsonl",
+        token_secret=SECRET,
+        project_ids=PROJECT_IDS,
     )
     return build_server(
         settings,

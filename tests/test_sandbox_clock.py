@@ -15,7 +15,7 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from tests.conftest import REGION, SECRET_ID, SECRET_KEY
+from tests.conftest import PROJECT_IDS, REGION, SECRET_ID, SECRET_KEY
 from tests.inproc import TOOL, Wire, text
 from tests.worlds import CHAIN_DAY, chain_task, chain_world
 from wedata_mcp.app import build_server
@@ -66,7 +66,9 @@ async def test_a_server_given_the_simulators_clock_keeps_signing_with_the_wall_c
     # A world a week behind the wall clock: the API checks a signature's timestamp against its own wall clock,
     # so only the product's "now" may follow the story.
     sandbox = Sandbox(accounts={SECRET_ID: Account(SECRET_ID, SECRET_KEY)}, world=chain_world(2, failed_at=2))
-    settings = Settings(endpoint="http://wedata.sandbox", region=REGION, audit_log=tmp_path / "audit.jsonl")
+    settings = Settings(
+        endpoint="http://wedata.sandbox", region=REGION, audit_log=tmp_path / "audit.jsonl", project_ids=PROJECT_IDS
+    )
     server = build_server(
         settings, Credentials(SECRET_ID, SECRET_KEY), transport=Wire(sandbox), now=sandbox.epoch, home=tmp_path
     )

@@ -23,9 +23,12 @@ from tests.test_sandbox_support import (
     GROWTH_BI,
     ODS_ORDERS,
     ODS_PAYMENTS,
+    PROJECTS,
+    RETAIL_DW,
     YESTERDAY,
     Live,
     error_code,
+    in_project,
     instance,
     live_sandbox,
 )
@@ -46,8 +49,12 @@ def _fresh_window(live: Live) -> None:
 
 
 def search(live: Live, **condition: Any) -> list[tuple[str, str]]:
-    data = live.call(DESCRIBE, {"SearchCondition": condition, "PageSize": 100})["Data"]
-    return [(item["TaskId"], item["CurRunDate"]) for item in data["Items"]]
+    """What `condition` matches in each of the seed's projects (ProjectIdent is required: one call per project)."""
+    found: list[tuple[str, str]] = []
+    for project in PROJECTS:
+        data = live.call(DESCRIBE, in_project(project, SearchCondition=condition))["Data"]
+        found += [(item["TaskId"], item["CurRunDate"]) for item in data["Items"]]
+    return found
 
 
 def task_ids(live: Live, **condition: Any) -> set[str]:
@@ -68,17 +75,22 @@ def test_yesterday_two_instances_failed_and_six_wait_for_upstream(live: Live) ->
 
 
 def test_pages_are_one_based_and_cover_every_instance_once(live: Live) -> None:
+    def retail(page: int) -> dict[str, Any]:
+        return live.call(DESCRIBE, in_project(RETAIL_DW, PageIndex=page, PageSize=5))["Data"]
+
+    first = retail(1)
+    assert (first["TotalCount"], first["TotalPage"], first["PageNumber"], first["PageSize"]) == (22, 5, 1, 5)
     seen: list[tuple[str, str]] = []
-    first = live.call(DESCRIBE, {"PageIndex": 1, "PageSize": 10})["Data"]
-    assert (first["TotalCount"], first["TotalPage"], first["PageNumber"], first["PageSize"]) == (28, 3, 1, 10)
-    for page in (1, 2, 3):
-        data = live.call(DESCRIBE, {"PageIndex": page, "PageSize": 10})["Data"]
-        assert data["PageCount"] == len(data["Items"]) == (10 if page < 3 else 8)
+    for page in range(1, 6):
+        data = retail(page)
+        assert data["PageCount"] == len(data["Items"]) == (5 if page < 5 else 2)
         seen += [(i["TaskId"], i["CurRunDate"]) for i in data["Items"]]
-    assert len(set(seen)) == 28
+    assert len(set(seen)) == 22
     # Newest data time first, upstream before downstream within a day.
     assert seen[0] == (ODS_ORDERS, YESTERDAY) and seen[-1][1] == "2024-04-09 00:00:00"
-    assert live.call(DESCRIBE, {"PageIndex": 4, "PageSize": 10})["Data"]["Items"] == []
+    assert retail(6)["Items"] == []
+    # The other project holds the rest of the seed's 28 instances.
+    assert live.call(DESCRIBE, in_project(PROJECTS[1]))["Data"]["TotalCount"] == 28 - 22
 
 
 @pytest.mark.parametrize(
@@ -100,8 +112,9 @@ def test_search_condition_filters(live: Live, condition: dict[str, Any], expecte
 
 
 def test_the_top_level_project_id_narrows_too(live: Live) -> None:
-    data = live.call(DESCRIBE, {"ProjectId": GROWTH_BI, "PageSize": 100})["Data"]
+    data = live.call(DESCRIBE, in_project(GROWTH_BI, ProjectId=GROWTH_BI))["Data"]
     assert {item["ProjectName"] for item in data["Items"]} == {"growth_bi"}
+    assert live.call(DESCRIBE, in_project(RETAIL_DW, ProjectId=GROWTH_BI))["Data"]["TotalCount"] == 0
 
 
 def test_dag_lookup_lists_an_instances_children_across_projects(live: Live) -> None:
@@ -116,16 +129,20 @@ def test_dag_lookup_lists_an_instances_children_across_projects(live: Live) -> N
 
 
 def test_bad_describe_parameters_get_tencents_codes(live: Live) -> None:
-    assert error_code(live.call(DESCRIBE, {"PageIndex": 0})) == "InvalidParameterValue"
-    assert error_code(live.call(DESCRIBE, {"PageSize": "10"})) == "InvalidParameterValue"
-    assert error_code(live.call(DESCRIBE, {"SearchCondition": {"StateList": ["4"]}})) == "InvalidParameterValue"
-    assert error_code(live.call(DESCRIBE, {"SearchCondition": {"DagDeal": True}})) == "MissingParameter"
-    bad_anchor = {"DagDeal": True, "Instance": instance("nope")}
-    assert error_code(live.call(DESCRIBE, {"SearchCondition": bad_anchor})) == "ResourceNotFound"
+    def ask(**params: Any) -> str | None:
+        return error_code(live.call(DESCRIBE, in_project(RETAIL_DW, **params)))
+
+    assert ask(PageIndex=0) == "InvalidParameterValue"
+    assert ask(PageSize="10") == "InvalidParameterValue"
+    assert ask(SearchCondition={"StateList": ["4"]}) == "InvalidParameterValue"
+    assert ask(SearchCondition={"DagDeal": True}) == "MissingParameter"
+    assert ask(SearchCondition={"DagDeal": True, "Instance": instance("nope")}) == "ResourceNotFound"
+    assert ask(ProjectIdent="404404") == "UnauthorizedOperation"
 
 
 def test_an_instances_fields_follow_the_sdks_instance_ops_dto(live: Live) -> None:
-    data = live.call(DESCRIBE, {"SearchCondition": {"TaskIdList": [ADS_PARTNER_EXPORT], "DateFrom": YESTERDAY}})
+    condition = {"TaskIdList": [ADS_PARTNER_EXPORT], "DateFrom": YESTERDAY}
+    data = live.call(DESCRIBE, in_project(GROWTH_BI, SearchCondition=condition))
     item = data["Data"]["Items"][0]
     assert item["State"] == "12" and item["ProjectId"] == GROWTH_BI and item["WorkflowName"] == "ads_reports_nightly"
     # The seed's prompt-injection text arrives as plain data in TaskName, nothing more.

@@ -13,11 +13,13 @@ from tests.test_sandbox_support import (
     OTHER_ID,
     OTHER_KEY,
     REGION,
+    RETAIL_DW,
     SECRET_ID,
     SECRET_KEY,
     FakeClock,
     Live,
     error_code,
+    in_project,
     instance,
     live_sandbox,
     new_sandbox,
@@ -31,6 +33,7 @@ from wedata_mcp.sandbox.world import World
 
 RERUN = "RunRerunScheduleInstances"
 DESCRIBE = "DescribeScheduleInstances"
+LOOKUP = in_project(RETAIL_DW)  # a valid one-project look-up
 PARAMS = {"Instances": [instance(ODS_PAYMENTS)], "RerunType": "1"}
 
 
@@ -95,7 +98,7 @@ def test_a_slow_answer_times_the_client_out_after_the_rerun_ran(live: Live) -> N
 
 def test_a_slightly_slow_answer_still_arrives(live: Live) -> None:
     live.sandbox.faults.inject(FaultKind.SLOW, action=DESCRIBE, delay=0.05)
-    body = live.call(DESCRIBE, {})
+    body = live.call(DESCRIBE, LOOKUP)
     assert body["Data"]["TotalCount"] > 0
 
 
@@ -114,13 +117,13 @@ def test_execute_overrides_whether_a_faulted_request_runs(live: Live) -> None:
     assert live.post(RERUN, PARAMS).status_code == 502
     assert reruns(live) == 1 and last_received(live) == ("http_502", True, True)
     with pytest.raises(httpx.RemoteProtocolError):
-        live.post(DESCRIBE, {})
+        live.post(DESCRIBE, LOOKUP)
     assert last_received(live) == ("drop", True, False)
 
 
 def test_faults_hit_only_their_action_for_their_count_after_skipping(live: Live) -> None:
     live.sandbox.faults.inject("internal_error", action=RERUN, times=2, skip=1)
-    assert error_code(live.call(DESCRIBE, {})) is None  # another action: untouched
+    assert error_code(live.call(DESCRIBE, LOOKUP)) is None  # another action: untouched
     assert error_code(live.call(RERUN, PARAMS)) is None  # skipped
     assert error_code(live.call(RERUN, PARAMS)) == "InternalError"
     assert error_code(live.call(RERUN, PARAMS)) == "InternalError"
@@ -175,17 +178,17 @@ async def test_the_product_client_reports_a_dropped_rerun_as_outcome_unknown_and
 
 def test_the_21st_request_in_one_second_is_rate_limited(live: Live) -> None:
     for _ in range(20):
-        assert error_code(live.call(DESCRIBE, {})) is None
-    limited = live.call(DESCRIBE, {})
+        assert error_code(live.call(DESCRIBE, LOOKUP)) is None
+    limited = live.call(DESCRIBE, LOOKUP)
     assert error_code(limited) == "RequestLimitExceeded"
     # The limit is per action and per SecretId ...
     assert error_code(live.call(RERUN, PARAMS)) is None
-    assert error_code(live.call(DESCRIBE, {}, secret_id=OTHER_ID, secret_key=OTHER_KEY)) is None
+    assert error_code(live.call(DESCRIBE, LOOKUP, secret_id=OTHER_ID, secret_key=OTHER_KEY)) is None
     # ... and the window slides with the clock.
     live.clock.advance(0.5)
-    assert error_code(live.call(DESCRIBE, {})) == "RequestLimitExceeded"
+    assert error_code(live.call(DESCRIBE, LOOKUP)) == "RequestLimitExceeded"
     live.clock.advance(0.6)
-    assert error_code(live.call(DESCRIBE, {})) is None
+    assert error_code(live.call(DESCRIBE, LOOKUP)) is None
 
 
 def test_a_rate_limited_rerun_does_not_execute(live: Live) -> None:

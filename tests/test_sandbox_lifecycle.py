@@ -36,9 +36,15 @@ def live() -> Iterator[Live]:
 
 
 def items(live: Live, **condition: Any) -> list[dict[str, Any]]:
-    # The parameters the SDK marks 【必要参数】 (PageIndex, PageSize), and the project of the task asked about.
+    # The parameters the SDK marks 【必要参数】 (ProjectIdent, PageIndex, PageSize), in the task's project.
     project = live.sandbox.world.project_of(condition["TaskIdList"][0]).project_id
-    params = {"SearchCondition": condition, "ProjectId": project, "PageIndex": 1, "PageSize": 100}
+    params = {
+        "SearchCondition": condition,
+        "ProjectId": project,
+        "ProjectIdent": project,
+        "PageIndex": 1,
+        "PageSize": 100,
+    }
     return live.call("DescribeScheduleInstances", params)["Data"]["Items"]
 
 

@@ -73,6 +73,7 @@ def test_sdk_lists_yesterdays_failed_instances(served: tuple[Sandbox, str]) -> N
     request.from_json_string(
         json.dumps(
             {
+                "ProjectIdent": RETAIL_DW,
                 "PageIndex": 1,
                 "PageSize": 10,
                 "SearchCondition": {"StateList": [4], "DateFrom": YESTERDAY, "DateTo": YESTERDAY},
@@ -128,7 +129,13 @@ def test_sdk_reads_the_documented_instance_shapes(served: tuple[Sandbox, str]) -
     _, endpoint = served
     request = models.DescribeScheduleInstancesRequest()
     condition = {"TaskIdList": [ODS_PAYMENTS], "DateFrom": YESTERDAY, "DateTo": YESTERDAY, "CycleList": ["D"]}
-    params = {"ProjectId": RETAIL_DW, "PageIndex": 1, "PageSize": 10, "SearchCondition": condition}
+    params = {
+        "ProjectId": RETAIL_DW,
+        "ProjectIdent": RETAIL_DW,
+        "PageIndex": 1,
+        "PageSize": 10,
+        "SearchCondition": condition,
+    }
     request.from_json_string(json.dumps(params))
     (item,) = sdk_client(endpoint).DescribeScheduleInstances(request).Data.Items
     assert item.InstanceKey == f"{ODS_PAYMENTS}_{YESTERDAY}" and item.CycleType == "D"
@@ -157,7 +164,9 @@ def test_sdk_reruns_a_backfill_with_parallel_num_and_data_time_order() -> None:
         )
         assert client.RunRerunScheduleInstances(rerun).Data.Result is True
         describe = models.DescribeScheduleInstancesRequest()
-        describe.from_json_string(json.dumps({"ProjectId": PROJECT_ID, "PageIndex": 1, "PageSize": 10}))
+        describe.from_json_string(
+            json.dumps({"ProjectId": PROJECT_ID, "ProjectIdent": PROJECT_ID, "PageIndex": 1, "PageSize": 10})
+        )
         items = client.DescribeScheduleInstances(describe).Data.Items
     by_day = {i.CurRunDate[:10]: i for i in items}
     assert {d for d, i in by_day.items() if i.State == states.RUNNING} == {"2025-01-04", "2025-01-03"}

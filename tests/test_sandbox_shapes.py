@@ -44,7 +44,13 @@ def live() -> Iterator[Live]:
 
 def item(live: Live, task_id: str) -> dict[str, Any]:
     condition = {"TaskIdList": [task_id], "DateFrom": YESTERDAY, "DateTo": YESTERDAY}
-    params = {"SearchCondition": condition, "ProjectId": RETAIL_DW, "PageIndex": 1, "PageSize": 10}
+    params = {
+        "SearchCondition": condition,
+        "ProjectId": RETAIL_DW,
+        "ProjectIdent": RETAIL_DW,
+        "PageIndex": 1,
+        "PageSize": 10,
+    }
     return live.call(DESCRIBE, params)["Data"]["Items"][0]
 
 
@@ -67,7 +73,13 @@ def test_cycle_type_is_the_sdks_cycle_unit_letter(live: Live) -> None:
     # DescribeBatchOperateTaskDTO.CycleUnit: "D天周期 H小时 C crontab类型 I分钟 O一次性 Y年 R用户驱动 W周 M月".
     assert item(live, ODS_PAYMENTS)["CycleType"] == "D"
     condition = {"CycleList": ["D"], "TaskIdList": [ODS_PAYMENTS], "DateFrom": YESTERDAY, "DateTo": YESTERDAY}
-    params = {"SearchCondition": condition, "ProjectId": RETAIL_DW, "PageIndex": 1, "PageSize": 10}
+    params = {
+        "SearchCondition": condition,
+        "ProjectId": RETAIL_DW,
+        "ProjectIdent": RETAIL_DW,
+        "PageIndex": 1,
+        "PageSize": 10,
+    }
     assert live.call(DESCRIBE, params)["Data"]["TotalCount"] == 1
 
 

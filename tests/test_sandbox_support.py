@@ -102,6 +102,15 @@ class Live:
         self.sandbox.load(world)
 
 
+PROJECTS = (RETAIL_DW, GROWTH_BI)
+
+
+def in_project(project: str, **params: Any) -> dict[str, Any]:
+    """DescribeScheduleInstances parameters with the ones the SDK marks 【必要参数】: ProjectIdent ("项目ID"),
+    PageIndex and PageSize (1 and 100 unless given)."""
+    return {"ProjectIdent": project, "PageIndex": 1, "PageSize": 100} | params
+
+
 def error_code(response: dict[str, Any]) -> str | None:
     error = response.get("Error")
     return error["Code"] if error else None

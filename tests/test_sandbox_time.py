@@ -19,9 +19,11 @@ from tests.test_sandbox_support import (
     DWS_DAILY_SALES,
     DWS_USER_ACTIVITY,
     ODS_PAYMENTS,
+    PROJECTS,
     YESTERDAY,
     FakeClock,
     Live,
+    in_project,
     instance,
     live_sandbox,
     new_sandbox,
@@ -41,7 +43,9 @@ def live() -> Iterator[Live]:
 
 def describe(live: Live, *task_ids: str) -> dict[str, dict[str, Any]]:
     condition = {"TaskIdList": list(task_ids), "DateFrom": YESTERDAY, "DateTo": YESTERDAY}
-    items = live.call("DescribeScheduleInstances", {"SearchCondition": condition, "PageSize": 50})["Data"]["Items"]
+    items: list[dict[str, Any]] = []
+    for project in PROJECTS:  # ProjectIdent is required: one look-up per project of the seed
+        items += live.call("DescribeScheduleInstances", in_project(project, SearchCondition=condition))["Data"]["Items"]
     return {item["TaskId"]: item for item in items}
 
 

@@ -5,11 +5,22 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from wedata_mcp.sandbox.cli import sandbox_project_ids
 from wedata_mcp.sandbox.world import World
 
 TASK_ID = "20250101000000001"
 WORKFLOW_ID = "wf-backfill-0000000001"
-PROJECT_ID = "1000000000000001"
+# Every test world has the shipped story's two projects (the second may be empty), so that one configured pair,
+# WEDATA_MCP_PROJECT_IDS in every test server, covers whichever world a test loads.
+PROJECTS = sandbox_project_ids()
+PROJECT_ID = PROJECTS[0]
+
+
+def _projects(name: str) -> list[dict[str, str]]:
+    return [
+        {"project_id": PROJECT_ID, "project_name": name, "project_ident": name},
+        {"project_id": PROJECTS[1], "project_name": "other", "project_ident": "other"},
+    ]
 
 
 def backfill_world(days: int, *, state: str = "4", first_day: str = "2025-01-01") -> World:
@@ -27,7 +38,7 @@ def backfill_world(days: int, *, state: str = "4", first_day: str = "2025-01-01"
     return World.from_dict(
         {
             "now": (start + timedelta(days=days + 1)).strftime("%Y-%m-%d %H:%M:%S"),
-            "projects": [{"project_id": PROJECT_ID, "project_name": "backfill", "project_ident": "backfill"}],
+            "projects": _projects("backfill"),
             "workflows": [{"workflow_id": WORKFLOW_ID, "workflow_name": "backfill_daily", "project_id": PROJECT_ID}],
             "tasks": [
                 {"task_id": TASK_ID, "task_name": "daily_rollup", "workflow_id": WORKFLOW_ID, "in_charge": "ops"}
@@ -46,7 +57,7 @@ def small_world(tasks: list[dict[str, Any]], instances: list[dict[str, Any]], *,
     return World.from_dict(
         {
             "now": now,
-            "projects": [{"project_id": PROJECT_ID, "project_name": "small", "project_ident": "small"}],
+            "projects": _projects("small"),
             "workflows": [{"workflow_id": WORKFLOW_ID, "workflow_name": "small_daily", "project_id": PROJECT_ID}],
             "tasks": [{"task_name": t["task_id"], "workflow_id": WORKFLOW_ID, "in_charge": "ops"} | t for t in tasks],
             "instances": [{"tries": 1} | i for i in instances],
@@ -55,7 +66,7 @@ def small_world(tasks: list[dict[str, Any]], instances: list[dict[str, Any]], *,
 
 
 CHAIN_DAY = "2026-11-24 00:00:00"
-CHAIN_PROJECTS = ("2000000000000001", "2000000000000002")
+CHAIN_PROJECTS = PROJECTS
 
 
 def chain_task(level: int) -> str:

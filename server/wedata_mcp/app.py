@@ -125,7 +125,7 @@ def build_server(
             target, credentials, transport=transport, clock=clock, limiter=limiter, timeout=settings.timeout_seconds
         )
         try:
-            reader, tasks = WeDataReader(client), TaskInstanceReader(client)
+            reader, tasks = WeDataReader(client, settings.project_ids), TaskInstanceReader(client)
             resolver = TaskInstanceResolver(tasks) if v2025 else BlastRadiusResolver(reader)
             guardrail = Guardrail(
                 client,

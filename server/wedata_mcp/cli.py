@@ -143,10 +143,10 @@ def _serve(args: argparse.Namespace) -> int:
     now = None
     if args.sandbox:
         from wedata_mcp.guardrail.audit import sandbox_audit_path
-        from wedata_mcp.sandbox.cli import start_background_sandbox
+        from wedata_mcp.sandbox.cli import pointed_at, start_background_sandbox
 
         sandbox = start_background_sandbox()
-        env.update(sandbox.env)
+        env = pointed_at(env, sandbox.env)
         now = sandbox.now  # one clock: tokens, the audit and prompts follow the simulated world's time
         # Simulated reruns never go into the production log that WEDATA_MCP_AUDIT_LOG names; only an explicit
         # --audit-log on this very command line chooses another file.
@@ -194,12 +194,10 @@ def _doctor(args: argparse.Namespace) -> int:
 
     env = dict(os.environ)
     if args.sandbox:
-        from wedata_mcp.sandbox.cli import sandbox_project_ids, start_background_sandbox
+        from wedata_mcp.sandbox.cli import pointed_at, start_background_sandbox
 
-        env.update(start_background_sandbox().env)
         # The simulator's own projects, unless the user names some (an unknown one is then reported as such).
-        if not env.get("WEDATA_MCP_PROJECT_IDS", "").strip():
-            env["WEDATA_MCP_PROJECT_IDS"] = ",".join(sandbox_project_ids())
+        env = pointed_at(env, start_background_sandbox().env)
     settings = Settings.from_env(env, region=args.region, endpoint=args.endpoint)
     checks = anyio.run(diagnose, settings, load_credentials(env, Path.home()))
     print(render(checks))  # the doctor is not the MCP server: its report is its output

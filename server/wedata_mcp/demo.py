@@ -221,7 +221,7 @@ def run_demo(out: TextIO | None = None, api_version: str = "2021-08-20") -> int:
         flow = flow_2025
     with tempfile.TemporaryDirectory(prefix="wedata-mcp-demo-") as tmp, serve_in_thread(sandbox) as url:
         work = Path(tmp)
-        env = sandbox_env(url) | {
+        env = sandbox_env(url, sandbox.world) | {
             "WEDATA_MCP_AUDIT_LOG": str(work / "audit.jsonl"),
             # The demo's client cannot elicit; the confirmation token is the human step it shows.
             "WEDATA_MCP_APPROVAL": "token",

@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO, cast
 
-from mcp import Client
-from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp import Client, StdioServerParameters, stdio_client
 
 from wedata_mcp.demo import DEMO_SPEED, DemoError, Transcript, settle
 from wedata_mcp.sandbox.app import Sandbox

@@ -16,6 +16,7 @@ from wedata_mcp.cloud.credentials import Credentials
 from wedata_mcp.cloud.errors import CloudAPIError, WeDataError
 from wedata_mcp.guardrail.policy import Policy, PolicyFileError
 from wedata_mcp.guardrail.results import shown_endpoint
+from wedata_mcp.models.describe import DescribeScheduleInstancesQuery
 from wedata_mcp.settings import ENV_NAMES, Settings
 
 # TC3-HMAC-SHA256: Tencent refuses a request whose X-TC-Timestamp is more than five minutes off its clock.
@@ -47,8 +48,8 @@ def lookup_body_2025(project_id: str) -> bytes:
 def lookup_body(project_id: str) -> bytes:
     """A one-row look-up with the parameters the SDK marks 【必要参数】 (ProjectIdent, PageIndex, PageSize; its
     ProjectIdent is documented as "项目ID"), plus ProjectId, which the project's own scope needs."""
-    body = {"ProjectId": project_id, "ProjectIdent": project_id, "PageIndex": 1, "PageSize": 1}
-    return json.dumps(body, separators=(",", ":")).encode()
+    query = DescribeScheduleInstancesQuery(ProjectId=project_id, ProjectIdent=project_id, PageIndex=1, PageSize=1)
+    return json.dumps(query.model_dump(mode="json", exclude_none=True), separators=(",", ":")).encode()
 
 
 async def _server_skew(

@@ -45,6 +45,16 @@ class MissingCredentialsError(WeDataError):
         )
 
 
+class NoProjectError(WeDataError):
+    def __init__(self) -> None:
+        super().__init__(
+            "No WeData project to look in: set WEDATA_MCP_PROJECT_IDS to the comma-separated IDs of the projects "
+            "this server works in (the first is the default), or name a project in the request. WeData's reads "
+            "need a project (DescribeScheduleInstances: ProjectIdent 【必要参数】), and no documented action lists "
+            "the projects these credentials can see."
+        )
+
+
 class CloudAPIError(WeDataError):
     """Tencent answered with its error envelope: `{"Response": {"Error": {Code, Message}, RequestId}}`."""
 

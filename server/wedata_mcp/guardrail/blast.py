@@ -1,12 +1,22 @@
 """The blast radius of a rerun, resolved with read-only calls: the concrete instances a selection means, the
 downstream its RerunType adds within its SonInstanceType scope, and upstream that is not done.
 
-Derived from WeData's own answers, read as the reference and the SDK document them: DescribeScheduleInstances
-with `DagDeal` lists an instance's children (`DagType` "2") or parents ("1"), one level per call (`DagDepth`
-defaults to 1); each answer carries the instances' `WorkflowId` and `ProjectId`. SonInstanceType bounds the
-downstream to the selected instance's workflow (1), its project (2) or every linked project (3): downstream is
-followed, level by level, through the children that lie inside that bound. Look-ups are bounded; whatever
-could not be resolved is said, never guessed.
+Derived from WeData's own answers, read as the reference and the SDK document them. On 2021-08-20 an
+instance's parents and children come from `DagInstances` ("拉取dag实例"), the action WeData documents for
+instance DAGs: its page puts the instance to start from in SearchCondition
+("当前接口需要把要查询的示例信息放在该字段", with `DagType` "1" parents or "2" children and `DagDepth`) and
+answers a paged CollectionInstanceOpsDto. Not `DagDeal` on
+DescribeScheduleInstances: that flag is documented only as "是否dag" on the search type, without saying that the
+list action honours it; nor DescribeDependOpsTasks, whose tasks carry no instance states. One level per call
+(`DagDepth` 1, of the documented 1-6) so that the SonInstanceType bound can be applied along each path; every
+page of an answer is read, and an answer that cannot be read whole (more than the resolver may hold, pages that
+stop short of its TotalCount) leaves the radius unknown: never counted as if nothing more were there.
+
+SonInstanceType bounds the downstream to the selected instance's workflow (1), its project (2) or every linked
+project (3): downstream is followed, level by level, through the children that lie inside that bound. Look-ups
+are bounded; whatever could not be resolved is said, never guessed.
+
+On 2025-08-06 `blast_v2025.TaskInstanceResolver` walks the same way over that version's look-ups.
 """
 
 from __future__ import annotations
@@ -18,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from wedata_mcp.cloud.errors import CloudAPIError, WeDataError
+from wedata_mcp.cloud.errors import CloudAPIError, NoProjectError, WeDataError
 from wedata_mcp.cloud.reader import PAGE_SIZE, WeDataReader
 from wedata_mcp.guardrail.prepared import PreparedRerun
 from wedata_mcp.models.codes import is_success, state_group
@@ -35,6 +45,10 @@ def state_class(code: str | None) -> str:
 
 class LookupBudgetExceeded(Exception):
     pass
+
+
+class CutShortError(LookupBudgetExceeded):
+    """A DAG answer that could not be read whole: what it left out is unknown, not absent."""
 
 
 @dataclass
@@ -215,11 +229,11 @@ def reason(exc: Exception) -> str:
     """Why a look-up failed, without the API's free-text message (cloud text is data, not prose)."""
     if isinstance(exc, CloudAPIError):
         return f"{exc.code} (RequestId {exc.request_id or 'none'})"
-    return str(exc) if isinstance(exc, LookupBudgetExceeded) else type(exc).__name__
+    return str(exc) if isinstance(exc, LookupBudgetExceeded | NoProjectError) else type(exc).__name__
 
 
 class BlastRadiusResolver(Resolver):
-    """The look-ups of API 2021-08-20: DescribeScheduleInstances, with DagDeal for neighbours."""
+    """The look-ups of API 2021-08-20: DescribeScheduleInstances for instances, DagInstances for neighbours."""
 
     def __init__(self, reader: WeDataReader, *, max_lookups: int = 200, max_instances: int = 5000) -> None:
         super().__init__(max_lookups=max_lookups, max_instances=max_instances)
@@ -228,12 +242,24 @@ class BlastRadiusResolver(Resolver):
     async def selection(self, prepared: PreparedRerun) -> tuple[list[InstanceOpsView], list[Key]]:
         """The selected instances as WeData knows them now, and the requested ones it does not know.
         Raises WeDataError if WeData cannot be asked."""
-        project = prepared.request.ProjectId
+        default: str | None = prepared.params.get("ProjectId") or None
         if not prepared.instances:
             search: dict[str, Any] = prepared.params.get("SearchCondition") or {}
+            project = search.get("ProjectId") or default
             matched = [i async for i in self._reader.all_instances(search, self._max_instances + 1, project)]
             return sorted(matched, key=lambda i: (i.CurRunDate, i.TaskId)), []
-        return await self.instances(prepared.keys, project)
+        # Each instance is looked up in the project it names (else the request's, else every configured one).
+        groups: dict[str | None, list[Key]] = {}
+        listed: list[dict[str, Any]] = prepared.params.get("Instances") or []
+        for instance in listed:
+            project = instance.get("ProjectId") or default
+            groups.setdefault(project, []).append((instance["TaskId"], instance["CurRunDate"]))
+        found: dict[Key, InstanceOpsView] = {}
+        for project, keys in groups.items():
+            selected, _ = await self.instances(keys, project)
+            found.update((i.key, i) for i in selected)
+        wanted = dict.fromkeys(prepared.keys)
+        return [found[k] for k in wanted if k in found], [k for k in wanted if k not in found]
 
     async def instances(
         self, keys: Iterable[Key], project: str | None = None
@@ -257,11 +283,24 @@ class BlastRadiusResolver(Resolver):
         return selected, missing
 
     async def neighbours(self, origin: InstanceOpsView, dag_type: str, calls: LookupBudget) -> list[InstanceOpsView]:
-        calls.take()
-        search = {
-            "DagDeal": True,
-            "Instance": {"TaskId": origin.TaskId, "CurRunDate": origin.CurRunDate},
-            "DagType": dag_type,
-            "DagDepth": 1,
-        }
-        return [i async for i in self._reader.all_instances(search, self._max_instances)]
+        """One level of WeData's dependency graph around `origin`: its parents (`dag_type` "1") or children ("2"),
+        every page of DagInstances' answer. Raises CutShortError when the answer cannot be read whole."""
+        found: list[InstanceOpsView] = []
+        page = 1
+        while True:
+            calls.take()
+            batch = await self._reader.dag_page(origin.TaskId, origin.CurRunDate, dag_type, page, origin.ProjectId)
+            if batch.TotalCount > self._max_instances:
+                raise CutShortError(
+                    f"DagInstances lists {batch.TotalCount} instances around {origin.TaskId}@{origin.CurRunDate}, "
+                    f"more than the {self._max_instances} a look-up may hold"
+                )
+            found += batch.Items
+            if len(found) >= batch.TotalCount:
+                return found
+            if not batch.Items:
+                raise CutShortError(
+                    f"DagInstances stopped at page {page} with {len(found)} of the {batch.TotalCount} instances "
+                    f"it counts around {origin.TaskId}@{origin.CurRunDate}"
+                )
+            page += 1

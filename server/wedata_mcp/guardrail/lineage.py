@@ -1,6 +1,7 @@
 """An instance's upstream and downstream, level by level, with the blast radius's own look-ups (read-only).
 
-Each level is one `Resolver.neighbours` call per instance of the level before (DagDeal, DagDepth 1):
+Each level is one `Resolver.neighbours` call per instance of the level before (on 2021-08-20 one DagInstances
+page walk, DagDepth 1; on 2025-08-06 List{Up,Down}streamTaskInstances):
 the same derivation the preview's blast radius uses, so lineage and preview never disagree. The walk is bounded
 in depth, in instances and in calls; whatever it could not look up is said, never hidden.
 """

@@ -181,6 +181,15 @@ class ProjectBaseInfoOpsRequest(DocumentedModel):
     IsAdmin: bool | None = Field(None, description="Whether the caller is an admin.")
 
 
+class StrToStrMap(DocumentedModel):
+    """One custom parameter of a rerun: the SDK's `StrToStrMap`, a key `K` and a value `V`."""
+
+    model_config = DocumentedModel.model_config | {"extra": "forbid"}  # K and V are all it has
+
+    K: str | None = Field(None, description="Parameter name.")
+    V: str | None = Field(None, description="Parameter value.")
+
+
 class RunRerunScheduleInstancesRequest(DocumentedModel):
     """Batch rerun of schedule instances (WeData RunRerunScheduleInstances, 2021-08-20)."""
 
@@ -228,8 +237,8 @@ class RunRerunScheduleInstancesRequest(DocumentedModel):
         None, description=describe("Order of the reruns by data time.", DATA_TIME_ORDER)
     )
     ReDoParams: str | None = Field(None, description="Rerun parameters.")
-    MapParamList: list[dict[str, str]] | None = Field(
-        None, description="Custom parameters for the rerun instances (StrToStrMap: Key/Value)."
+    MapParamList: list[StrToStrMap] | None = Field(
+        None, description="Custom parameters for the rerun instances, each {K: name, V: value}."
     )
     AppParam: str | None = Field(None, description="Engine application parameters.")
 

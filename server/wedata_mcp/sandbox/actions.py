@@ -78,26 +78,51 @@ def run_rerun_schedule_instances(world: World, params: dict[str, Any], now: date
     return {"Data": data}
 
 
+def _in_project(world: World, project_id: str | None) -> None:
+    # The SDK (DescribeScheduleInstancesRequest.ProjectIds): a project ID must be one the caller has rights
+    # in, "否则会由于权限校验失败报错" (else the permission check fails). Here: a project the world lacks.
+    if project_id is not None and project_id not in world.projects:
+        raise APIError("UnauthorizedOperation", f"no permission in project {project_id}, or it does not exist")
+
+
+def _collection(world: World, keys: list[InstanceKey], page_index: int, page_size: int) -> dict[str, Any]:
+    """A `CollectionInstanceOpsDto`: one page of `keys`, with the paging the SDK documents on it."""
+    page = keys[(page_index - 1) * page_size : page_index * page_size]
+    items = [instance_ops_dto(world, world.instances[k]) for k in page]
+    return {
+        "TotalCount": len(keys),
+        "TotalPage": math.ceil(len(keys) / page_size),
+        "PageCount": len(items),
+        "PageNumber": page_index,
+        "PageSize": page_size,
+        "Items": items,
+    }
+
+
 def describe_schedule_instances(world: World, params: dict[str, Any], now: datetime) -> dict[str, Any]:
     q = p.parse(p.DescribeScheduleInstancesParams, params)
+    if q.ProjectIds is not None and not q.ProjectId:
+        # SDK DescribeScheduleInstancesRequest.ProjectIds: "该字段传入时 ProjectId 字段也必须传".
+        raise APIError("MissingParameter", "ProjectId: required when ProjectIds is given")
     with world.lock:
-        # The SDK (DescribeScheduleInstancesRequest.ProjectIds): a project ID must be one the caller has rights
-        # in, "否则会由于权限校验失败报错" (else the permission check fails). Here: a project the world lacks.
-        if q.ProjectId is not None and q.ProjectId not in world.projects:
-            raise APIError("UnauthorizedOperation", f"no permission in project {q.ProjectId}, or it does not exist")
-        keys = search.select(world, q.SearchCondition, q.ProjectId)
-        page = keys[(q.PageIndex - 1) * q.PageSize : q.PageIndex * q.PageSize]
-        items = [instance_ops_dto(world, world.instances[k]) for k in page]
-    return {
-        "Data": {
-            "TotalCount": len(keys),
-            "TotalPage": math.ceil(len(keys) / q.PageSize),
-            "PageCount": len(items),
-            "PageNumber": q.PageIndex,
-            "PageSize": q.PageSize,
-            "Items": items,
-        }
-    }
+        for project in (q.ProjectIdent, q.ProjectId, *(q.ProjectIds or [])):
+            _in_project(world, project)
+        keys = search.select(world, q.SearchCondition, (q.ProjectIdent, q.ProjectId))
+        return {"Data": _collection(world, keys, q.PageIndex, q.PageSize)}
+
+
+def dag_instances(world: World, params: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """DagInstances ("拉取dag实例"): the parents or children of `SearchCondition.Instance`, up to `DagDepth` levels
+    (docs/simulator.md, Q8). The DAG crosses workflows and projects; `ProjectId` is only checked for rights."""
+    q = p.parse(p.DagInstancesParams, params)
+    c = q.SearchCondition
+    with world.lock:
+        _in_project(world, q.ProjectId)
+        start = InstanceKey(c.Instance.TaskId, wire_datetime(c.Instance.CurRunDate))
+        found = search.walk(world, start, c.DagType, c.DagDepth)
+        # DagDependent "1 自依赖" alone: the simulated world has no self-dependencies (every dependency is a task's).
+        keys = search.ordered(world, found) if c.DagDependent != "1" else []
+        return {"Data": _collection(world, keys, q.PageIndex, q.PageSize)}
 
 
 def describe_instance_last_log(world: World, params: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -143,6 +168,7 @@ def describe_depend_ops_tasks(world: World, params: dict[str, Any], now: datetim
 ACTIONS: dict[str, Handler] = {
     "RunRerunScheduleInstances": run_rerun_schedule_instances,
     "DescribeScheduleInstances": describe_schedule_instances,
+    "DagInstances": dag_instances,
     "DescribeInstanceLastLog": describe_instance_last_log,
     "DescribeDependOpsTasks": describe_depend_ops_tasks,
 }

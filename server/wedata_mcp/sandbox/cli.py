@@ -34,13 +34,25 @@ def sandbox_project_ids() -> tuple[str, ...]:
     return tuple(World.seeded().projects)
 
 
-def sandbox_env(url: str) -> dict[str, str]:
+PROJECTS_VARIABLE = "WEDATA_MCP_PROJECT_IDS"
+
+
+def sandbox_env(url: str, world: World | None = None) -> dict[str, str]:
+    """What points a server at the simulator at `url`: endpoint, local credentials, region, and the projects of its
+    world (WeData's reads need a project)."""
     return {
         "WEDATA_ENDPOINT": url,
         "TENCENTCLOUD_SECRET_ID": SANDBOX_SECRET_ID,
         "TENCENTCLOUD_SECRET_KEY": SANDBOX_SECRET_KEY,
         "TENCENTCLOUD_REGION": SANDBOX_REGION,
+        PROJECTS_VARIABLE: ",".join((world or World.seeded()).projects),
     }
+
+
+def pointed_at(env: dict[str, str], sandbox: dict[str, str]) -> dict[str, str]:
+    """`env` pointed at a sandbox, keeping the projects the user names (an unknown one is then reported as such)."""
+    named = env.get(PROJECTS_VARIABLE, "").strip()
+    return env | sandbox | ({PROJECTS_VARIABLE: named} if named else {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +69,7 @@ def start_background_sandbox() -> BackgroundSandbox:
 
     def run() -> None:
         with serve_in_thread(sandbox) as url:
-            env.update(sandbox_env(url))
+            env.update(sandbox_env(url, sandbox.world))
             ready.set()
             threading.Event().wait()  # serve until the process exits
 
@@ -69,8 +81,9 @@ def start_background_sandbox() -> BackgroundSandbox:
 
 def run_sandbox(host: str, port: int, *, seed: Path | None = None, speed: float = 1.0) -> int:
     """Serve the simulator in the foreground, after printing shell lines that point a client at it."""
-    with serve_in_thread(default_sandbox(seed=seed, speed=speed), host=host, port=port) as url:
-        for name, value in sandbox_env(url).items():
+    sandbox = default_sandbox(seed=seed, speed=speed)
+    with serve_in_thread(sandbox, host=host, port=port) as url:
+        for name, value in sandbox_env(url, sandbox.world).items():
             print(f"export {name}={shlex.quote(value)}")
         print("# WeData sandbox running; Ctrl-C to stop", file=sys.stderr)
         sys.stdout.flush()

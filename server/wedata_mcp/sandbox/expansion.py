@@ -91,7 +91,7 @@ def _descending(text: str) -> tuple[int, ...]:
 
 def _selected(world: World, request: RunRerunScheduleInstancesRequest) -> list[InstanceKey]:
     if not request.Instances:
-        return search.select(world, request.SearchCondition, request.ProjectId)
+        return search.select(world, request.SearchCondition, (request.ProjectId,))
     chosen: list[InstanceKey] = []
     for given in request.Instances:
         key = InstanceKey(given.TaskId, wire_datetime(given.CurRunDate))

@@ -12,6 +12,7 @@ from wedata_mcp.sandbox.protocol import APIError
 
 _M = TypeVar("_M", bound=BaseModel)
 MAX_PAGE_SIZE = 200
+DAG_MAX_PAGE_SIZE = 10_000
 
 
 class _Params(BaseModel):
@@ -19,11 +20,43 @@ class _Params(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True, frozen=True, hide_input_in_errors=True)
 
 
+class DagAnchor(_Params):
+    TaskId: str = Field(min_length=1)
+    CurRunDate: WireDateTime
+
+
 class DescribeScheduleInstancesParams(_Params):
+    """The SDK's `DescribeScheduleInstancesRequest` marks `ProjectIdent` ("【必要参数】项目ID"), `PageIndex`
+    ("【必要参数】分页查询开始页页码") and `PageSize` ("【必要参数】分页查询每页返回的结果行数") required: a request
+    without one is refused with `MissingParameter` (docs/simulator.md, Q7)."""
+
     SearchCondition: InstanceApiOpsRequest | None = None
     ProjectId: str | None = None
+    ProjectIdent: str = Field(min_length=1)
+    PageIndex: int = Field(ge=1)
+    PageSize: int = Field(ge=1, le=MAX_PAGE_SIZE)
+    # 【已废弃参数】 "该字段传入时 ProjectId 字段也必须传" (with it, ProjectId is required too).
+    ProjectIds: list[str] | None = None
+
+
+class DagCondition(_Params):
+    """DagInstances' SearchCondition: "当前接口需要把要查询的示例信息放在该字段" (the instance to query goes here),
+    as the API page's example writes it: {"Instance": {TaskId, CurRunDate}, "DagType", "DagDependent", "DagDepth"}."""
+
+    Instance: DagAnchor
+    DagType: Literal["1", "2"] = "2"  # "1 父实例 2 子实例"
+    DagDependent: Literal["1", "2", "3"] = "3"  # "1 自依赖 2 任务依赖 3 所有依赖"
+    DagDepth: int = Field(1, ge=1, le=6)  # "dag深度 默认为1，取值 1-6"
+
+
+class DagInstancesParams(_Params):
+    """DagInstances documents no required parameter and no paging defaults; its example pages with PageIndex 1 and
+    PageSize 10000, so that is the largest page (docs/simulator.md, Q8 and the choices)."""
+
+    SearchCondition: DagCondition
+    ProjectId: str | None = None
     PageIndex: int = Field(1, ge=1)
-    PageSize: int = Field(10, ge=1, le=MAX_PAGE_SIZE)
+    PageSize: int = Field(10, ge=1, le=DAG_MAX_PAGE_SIZE)
 
 
 class DescribeInstanceLastLogParams(_Params):
@@ -37,11 +70,6 @@ class DescribeDependOpsTasksParams(_Params):
     Up: Literal[0, 1, 2] = 0  # 0 downstream, 1 upstream, 2 both
     ProjectId: str | None = None
     WorkflowId: str | None = None
-
-
-class DagAnchor(_Params):
-    TaskId: str = Field(min_length=1)
-    CurRunDate: WireDateTime
 
 
 class DagQuery(_Params):

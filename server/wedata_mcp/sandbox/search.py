@@ -11,6 +11,7 @@ that instance's parents (`DagType` "1 父实例") or children ("2 子实例", th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from wedata_mcp.models import InstanceApiOpsRequest
@@ -24,6 +25,22 @@ def _any_in(needles: list[str] | None, haystack: str) -> bool:
     return not needles or any(n.lower() in haystack.lower() for n in needles)
 
 
+def walk(world: World, start: InstanceKey, dag_type: str, depth: int) -> set[InstanceKey]:
+    """The instances up to `depth` levels above (`dag_type` "1") or below ("2") `start`, itself excluded, across
+    workflows and projects. Raises ResourceNotFound for an instance that does not exist."""
+    if start not in world.instances:
+        raise APIError(
+            "ResourceNotFound", f"instance TaskId={start.task_id} CurRunDate={start.cur_run_date} does not exist"
+        )
+    step = world.upstream_instances if dag_type == "1" else world.downstream_instances
+    found: set[InstanceKey] = set()
+    frontier = [start]
+    for _ in range(depth):
+        frontier = [k for key in frontier for k in step(key) if k not in found and k != start]
+        found.update(frontier)
+    return found
+
+
 def _dag(world: World, extra: dict[str, Any]) -> set[InstanceKey] | None:
     query = parse(DagQuery, extra)
     if not query.DagDeal:
@@ -31,26 +48,26 @@ def _dag(world: World, extra: dict[str, Any]) -> set[InstanceKey] | None:
     if query.Instance is None:
         raise APIError("MissingParameter", "SearchCondition.Instance: DagDeal needs Instance.TaskId and CurRunDate")
     start = InstanceKey(query.Instance.TaskId, wire_datetime(query.Instance.CurRunDate))
-    if start not in world.instances:
-        raise APIError(
-            "ResourceNotFound", f"instance TaskId={start.task_id} CurRunDate={start.cur_run_date} does not exist"
-        )
-    step = world.upstream_instances if query.DagType == "1" else world.downstream_instances
-    found: set[InstanceKey] = set()
-    frontier = [start]
-    for _ in range(query.DagDepth):
-        frontier = [k for key in frontier for k in step(key) if k not in found]
-        found.update(frontier)
-    return found
+    return walk(world, start, query.DagType, query.DagDepth)
 
 
-def select(world: World, condition: InstanceApiOpsRequest | None, project_id: str | None = None) -> list[InstanceKey]:
-    """The instances matching `condition` (and the request's top-level ProjectId), newest data time first."""
+def ordered(world: World, keys: Iterable[InstanceKey]) -> list[InstanceKey]:
+    """Newest data time first, then upstream before downstream, as the console lists them."""
+    listed = sorted(keys, key=lambda k: world.task_order(k.task_id))
+    listed.sort(key=lambda k: k.cur_run_date, reverse=True)
+    return listed
+
+
+def select(
+    world: World, condition: InstanceApiOpsRequest | None, projects: Iterable[str | None] = ()
+) -> list[InstanceKey]:
+    """The instances matching `condition` and lying in each of `projects` (the request's ProjectIdent and
+    ProjectId), newest data time first."""
     c = condition or InstanceApiOpsRequest.model_validate({})
     dag = _dag(world, dict(c.model_extra or {}))
     date_from = wire_datetime(c.DateFrom) if c.DateFrom else None
     date_to = wire_datetime(c.DateTo) if c.DateTo else None
-    projects = {p for p in (project_id, c.ProjectId) if p}
+    projects = {p for p in (*projects, c.ProjectId) if p}
     states = {str(s) for s in c.StateList} if c.StateList else None
     matched: list[InstanceKey] = []
     with world.lock:
@@ -73,7 +90,4 @@ def select(world: World, condition: InstanceApiOpsRequest | None, project_id: st
                 and c.InstanceType in (None, "1")  # every simulated instance is periodic
             ):
                 matched.append(key)
-    # Newest data time first, then upstream before downstream, as the console lists them.
-    matched.sort(key=lambda k: world.task_order(k.task_id))
-    matched.sort(key=lambda k: k.cur_run_date, reverse=True)
-    return matched
+    return ordered(world, matched)

@@ -23,7 +23,8 @@ from wedata_mcp.tools.sdk import function_tool
 
 DESCRIPTION = (
     "What a schedule instance depends on (Upstream: what blocks it) and what depends on it (Downstream), level by "
-    "level, with states and projects (DescribeScheduleInstances, DagDeal). Read-only: explore with this, not a dry run."
+    "level, with states and projects (DescribeScheduleInstances, DagInstances). Read-only: explore with this, not a "
+    "dry run."
 )
 
 

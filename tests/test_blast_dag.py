@@ -1,0 +1,67 @@
+"""The blast radius from WeData's own DAG (DagInstances): every page read, and an answer that cannot be read whole
+stays unknown: no ConfirmationToken."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from tests.inproc import TOOL, Wire, make_server, new_sandbox, text
+from tests.worlds import small_world
+from wedata_mcp.guardrail.policy import Policy
+from wedata_mcp.sandbox.app import Sandbox
+
+pytestmark = pytest.mark.anyio
+
+DAY = "2026-11-24 00:00:00"
+ROOT = {"TaskId": "root", "CurRunDate": DAY}
+WIDE = Policy(max_instances=10_000)
+
+
+def star(leaves: int) -> Sandbox:
+    """A failed `root` task with `leaves` children waiting for it, one instance each on DAY."""
+    tasks: list[dict[str, Any]] = [{"task_id": "root"}]
+    tasks += [{"task_id": f"leaf{n:05}", "upstream": ["root"]} for n in range(leaves)]
+    instances = [
+        {"task_id": t["task_id"], "cur_run_date": DAY, "state": "4" if t["task_id"] == "root" else "12"} for t in tasks
+    ]
+    sandbox = new_sandbox()
+    sandbox.load(small_world(tasks, instances, now="2026-11-25 09:00:00"))
+    return sandbox
+
+
+async def preview(tmp_path: Path, sandbox: Sandbox, **settings: Any) -> dict[str, Any]:
+    async with Client(make_server(tmp_path, Wire(sandbox), policy=WIDE, **settings)) as client:
+        result = await client.call_tool(TOOL, {"Instances": [ROOT], "RerunType": "2", "SonInstanceType": "1"})
+    assert result.structured_content is not None, text(result)
+    return result.structured_content
+
+
+async def test_downstream_spanning_several_dag_pages_is_read_whole(tmp_path: Path) -> None:
+    sandbox = star(150)  # DagInstances answers 100 a page: two pages
+    found = await preview(tmp_path, sandbox)
+    assert found["BlastRadius"]["Resolved"] is True and found["BlastRadius"]["DownstreamCount"] == 150
+    assert found["ConfirmationToken"]
+    pages = [r.json()["PageIndex"] for r in sandbox.requests("DagInstances")]
+    assert pages[:2] == [1, 2]
+
+
+async def test_a_dag_wider_than_a_look_up_may_hold_stays_unknown(tmp_path: Path) -> None:
+    found = await preview(tmp_path, star(5001))  # the resolver holds at most 5000 instances a look-up
+    radius = found["BlastRadius"]
+    assert found.get("ConfirmationToken") is None
+    assert radius["Resolved"] is False and radius["DownstreamCount"] is None
+    assert any("DagInstances lists 5001 instances" in note for note in radius["Unresolved"]), radius["Unresolved"]
+
+
+async def test_a_failed_dag_look_up_stays_unknown(tmp_path: Path) -> None:
+    sandbox = star(3)
+    sandbox.faults.inject("internal_error", action="DagInstances", times=None)
+    found = await preview(tmp_path, sandbox)
+    assert found.get("ConfirmationToken") is None
+    assert found["BlastRadius"]["Resolved"] is False
+    assert any("InternalError" in note for note in found["BlastRadius"]["Unresolved"])
+    assert sandbox.requests("RunRerunScheduleInstances", verified=None) == []
