@@ -41,8 +41,8 @@ ODS_PAYMENTS = {"TaskId": "20240226155530703", "CurRunDate": "2026-11-24 00:00:0
 DWS_ACTIVITY = {"TaskId": "20240318094455702", "CurRunDate": "2026-11-24 00:00:00"}  # failed yesterday
 RERUN = {"Instances": [ODS_PAYMENTS], "RerunType": "1"}
 OTHER_RERUN = {"Instances": [DWS_ACTIVITY], "RerunType": "1"}
-FIND = {"state": ["failed"], "date_from": "2026-11-24", "date_to": "2026-11-24"}
-GET = {"task_id": ODS_PAYMENTS["TaskId"], "cur_run_date": ODS_PAYMENTS["CurRunDate"]}
+FIND = {"StateName": ["failed"], "DateFrom": "2026-11-24", "DateTo": "2026-11-24"}
+GET = {"TaskId": ODS_PAYMENTS["TaskId"], "CurRunDate": ODS_PAYMENTS["CurRunDate"]}
 KINDS = [kind.value for kind in FaultKind]
 # A lasting fault costs the client's two backoffs (0.4 s + 0.8 s) per look-up: every kind where the answer differs
 # by kind (the read-only tools), a code, a status and a timeout where it does not (the preview's notes).

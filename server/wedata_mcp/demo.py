@@ -85,9 +85,9 @@ class Finder:
 
     async def find(self, day: str, *, failed: bool = False, task_ids: set[str] | None = None) -> list[dict[str, Any]]:
         """Instances with data time `day` ('YYYY-MM-DD HH:MM:SS'): the failed ones, or those of `task_ids`."""
-        arguments: dict[str, Any] = {"date_from": day[:10], "date_to": day[:10], "page_size": 100}
+        arguments: dict[str, Any] = {"DateFrom": day[:10], "DateTo": day[:10], "PageSize": 100}
         if failed:
-            arguments["state"] = ["failed"]
+            arguments["StateName"] = ["failed"]
         result = await self._client.call_tool(FIND_TOOL, arguments)
         items = None if result.is_error else _instances_in(result.structured_content)
         if items is None:

@@ -16,13 +16,15 @@ from wedata_mcp.guardrail.lineage import MAX_DEPTH, Direction, Related, lineage
 from wedata_mcp.models.codes import state_name
 from wedata_mcp.models.describe import InstanceOpsView
 from wedata_mcp.tools.errors import as_tool_errors
-from wedata_mcp.tools.instances import DATA_NOTE, READ_ONLY
-from wedata_mcp.tools.results import compact, data_time
+from wedata_mcp.tools.instances import DATA_NOTE, read_only
+from wedata_mcp.tools.output import answer
+from wedata_mcp.tools.results import data_time
 from wedata_mcp.tools.sdk import function_tool
 
+TITLE = "Instance lineage"
 DESCRIPTION = (
-    "What a schedule instance depends on (Upstream: what blocks it) and what depends on it (Downstream), level by "
-    "level, with states and projects (DescribeScheduleInstances, DagDeal). Read-only: explore with this, not a dry run."
+    "What an instance depends on (Upstream: what blocks it) and what depends on it (Downstream), level by level, "
+    "with states and projects. Read-only: explore with this, never a dry run."
 )
 
 
@@ -74,7 +76,7 @@ def lineage_tool(resolver_of: Callable[[Context[Any, Any]], BlastRadiusResolver]
     # Parameters under WeData's own field names, as every tool's input and output uses them.
     async def get_instance_lineage(
         ctx: Context[Any, Any],
-        TaskId: Annotated[str, Field(min_length=1)],
+        TaskId: str,
         CurRunDate: Annotated[str, Field(description="'YYYY-MM-DD HH:MM:SS'")],
         Direction: Literal["both", "upstream", "downstream"] = "both",
         Depth: Annotated[int, Field(ge=1, le=MAX_DEPTH)] = 2,
@@ -100,11 +102,11 @@ def lineage_tool(resolver_of: Callable[[Context[Any, Any]], BlastRadiusResolver]
                 Unresolved=walked.notes,
             )
 
-        return compact(await as_tool_errors(run))
+        return answer(await as_tool_errors(run))
 
     return function_tool(
         get_instance_lineage,
-        title="Upstream and downstream of an instance",
+        title=TITLE,
         description=DESCRIPTION,
-        annotations=READ_ONLY,
+        annotations=read_only(TITLE),
     )

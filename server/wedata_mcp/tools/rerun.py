@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import AcceptedElicitation, Context, ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from wedata_mcp.guardrail.approval import REFUSED_NO_CHANNEL, ApprovalMode, RerunApproval
@@ -18,23 +18,16 @@ from wedata_mcp.models import RunRerunScheduleInstancesRequest
 from wedata_mcp.tools.actor import actor_of
 from wedata_mcp.tools.approval import approval_resolver, preparer
 from wedata_mcp.tools.errors import as_tool_errors
+from wedata_mcp.tools.output import answer
 from wedata_mcp.tools.sdk import model_tool
 
 NAME = "rerun_schedule_instances"
 
-DESCRIPTION = """\
-Rerun Tencent Cloud WeData schedule instances (API action RunRerunScheduleInstances, 2021-08-20).
-
-Two steps, always:
-1. Call WITHOUT ConfirmationToken: a dry run. Nothing is sent; you get a preview (Summary, Plan, \
-Warnings, the exact request) and a ConfirmationToken.
-2. Show the preview to the user. Only after they confirm, call again with exactly the same arguments \
-plus ConfirmationToken. Exactly one request is sent; the token works once and expires. The server may \
-also ask the user directly to confirm.
-
-Select instances with Instances (TaskId + CurRunDate 'YYYY-MM-DD HH:MM:SS') or SearchCondition. \
-RerunType "1" reruns only the instances, "2" them and their downstream, "3" only downstream; \
-SonInstanceType limits downstream: "1" same workflow, "2" same project, "3" across projects."""
+DESCRIPTION = (
+    "Rerun WeData schedule instances (RunRerunScheduleInstances). Two calls: 1. no ConfirmationToken: a dry run, "
+    "nothing sent; show the user its Headline and Warnings. 2. only if they confirm: the same arguments plus its "
+    "ConfirmationToken; one request is sent. Omitted codes take their widest effect."
+)
 
 
 class RerunArguments(RunRerunScheduleInstancesRequest):
@@ -42,15 +35,7 @@ class RerunArguments(RunRerunScheduleInstancesRequest):
 
     ConfirmationToken: str | None = Field(
         None,
-        description="Omit for a dry run. To execute, the token from the dry run of these exact arguments.",
-    )
-
-
-def compact(result: RerunResult) -> CallToolResult:
-    """Structured content plus its compact JSON as text (the SDK would indent it: ~30% more context)."""
-    return CallToolResult(
-        content=[TextContent(type="text", text=result.model_dump_json())],
-        structured_content=result.model_dump(mode="json"),
+        description="Omit for a dry run; to execute, the token it gave.",
     )
 
 
@@ -97,13 +82,13 @@ def rerun_tool(guardrail_of: Callable[[Context[Any, Any]], Guardrail], approval:
 
             return await guardrail.execute(prepared, token, actor_of(ctx), approved_by, progress)
 
-        return compact(await as_tool_errors(run))
+        return answer(await as_tool_errors(run))
 
     return model_tool(
         rerun_schedule_instances,
         RerunArguments,
         name=NAME,
-        title="Rerun WeData schedule instances (dry run first)",
+        title="Rerun schedule instances (dry run first)",
         description=DESCRIPTION,
         annotations=ToolAnnotations(
             title="Rerun WeData schedule instances",
