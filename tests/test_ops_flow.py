@@ -350,9 +350,21 @@ async def test_a_preview_says_what_how_many_which_scope_and_which_checks_are_ski
     async with Client(make_server(tmp_path, Wire(seeded()))) as client:
         preview = await call(client, TOOL, arguments)
     summary, warnings = preview["Summary"], preview["Warnings"]
-    assert summary.startswith(f"Rerun 1 instance(s), first task {ODS_PAYMENTS} at {YESTERDAY}"), summary
-    assert "downstream" in summary and "4 instance(s) rerun (3 downstream)" in summary, summary
-    assert "CheckFather=false" in summary and "SkipEventListening=true" in summary, summary
+    assert summary == "4 instances will rerun: 1 selected + 3 downstream (4 in project retail_dw).", summary
+    plan = preview["Plan"]
+    assert plan["RequestedCount"] == 1 and plan["DownstreamScope"] == "within the same project"
+    assert plan["Instances"] == [
+        {
+            "TaskId": ODS_PAYMENTS,
+            "CurRunDate": YESTERDAY,
+            "TaskName": "ods_payments_sync",
+            "StateName": "failed",
+            "WorkflowName": "ods_ingest_nightly",
+            "ProjectId": "127890865433555",
+            "LastError": "Communications link failure: connect timed out to mysql-payments-ro.internal:3306"
+            " (3 attempts)",
+        }
+    ]
     assert "Check skipped: event listening is ignored (SkipEventListening=true)." in warnings, warnings
     assert "Check skipped: upstream (parent) completion is not checked (CheckFather=false)." in warnings, warnings
 

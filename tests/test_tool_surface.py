@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from tests.inproc import TOOL, Wire, make_server, new_sandbox, text
+from tests.conftest import audit_records
+from tests.inproc import TOOL, Wire, make_server, new_sandbox, preview_token, text
 from wedata_mcp.sandbox.world import World
 
 pytestmark = pytest.mark.anyio
@@ -87,3 +88,42 @@ async def test_find_by_project_name_and_state_name_lists_instances_as_one_compac
     assert result.structured_content is not None
     assert {i["TaskId"] for i in result.structured_content["Instances"]} == {row[0] for row in rows}
     assert unknown.is_error and "did you mean 'retail_dw'?" in text(unknown)
+
+
+ONE = {"Instances": [{"TaskId": ODS_PAYMENTS, "CurRunDate": YESTERDAY}], "RerunType": "1", "CheckFather": True}
+
+
+async def test_a_token_for_other_arguments_names_the_fields_that_differ_and_sends_nothing(tmp_path: Path) -> None:
+    sandbox = new_sandbox()
+    sandbox.load(World.seeded())
+    wire = Wire(sandbox)
+    async with Client(make_server(tmp_path, wire)) as client:
+        token = await preview_token(client, ONE)
+        changed = ONE | {"RerunType": "2", "SonInstanceType": "1"}
+        changed.pop("CheckFather")
+        result = await client.call_tool(TOOL, changed | {"ConfirmationToken": token})
+    assert result.is_error and wire.sent == 0
+    message = text(result)
+    assert "changed: RerunType; added: SonInstanceType; left out: CheckFather" in message, message
+    assert_reads_as_what_to_fix(message)
+
+
+async def test_a_discarded_token_is_audited_and_can_never_be_used(tmp_path: Path) -> None:
+    sandbox = new_sandbox()
+    sandbox.load(World.seeded())
+    wire = Wire(sandbox)
+    async with Client(make_server(tmp_path, wire)) as client:
+        token = await preview_token(client, ONE)
+        discarded = await client.call_tool(TOOL, ONE | {"ConfirmationToken": token, "Discard": True})
+        executed = await client.call_tool(TOOL, ONE | {"ConfirmationToken": token})
+        again = await client.call_tool(TOOL, ONE | {"ConfirmationToken": token, "Discard": True})
+        no_token = await client.call_tool(TOOL, ONE | {"Discard": True})
+    assert not discarded.is_error and discarded.structured_content is not None, text(discarded)
+    assert discarded.structured_content["Status"] == "discarded"
+    assert discarded.structured_content["Summary"].startswith("Discarded as the user asked: nothing was sent.")
+    assert executed.is_error and "declined this rerun" in text(executed), text(executed)
+    assert again.is_error and "already used or discarded" in text(again)
+    assert no_token.is_error and text(no_token).startswith("Discard: ")
+    assert wire.sent == 0 and sandbox.requests("RunRerunScheduleInstances") == []
+    events = [r["event"] for r in audit_records(tmp_path / "audit.jsonl")]
+    assert events.count("discarded") == 1 and "sending" not in events, events

@@ -21,6 +21,7 @@ from wedata_mcp.models.codes import (
 from wedata_mcp.models.request import wire_bytes
 
 DEFAULT_BATCH_SIZE = 100
+CHECK_FATHER_UNSET = "upstream completion is not checked (CheckFather not set: WeData documents no default)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,7 @@ def effect_of(request: RunRerunScheduleInstancesRequest) -> Effect:
     # A check counts only when asked for explicitly: CheckFather true, and CheckParentType not NONE.
     if request.CheckFather is None:
         omitted.append("CheckFather")
-        skipped.append("upstream completion is not checked (CheckFather not set: WeData documents no default)")
+        skipped.append(CHECK_FATHER_UNSET)
     elif request.CheckFather is False:
         skipped.append("upstream (parent) completion is not checked (CheckFather=false)")
     if request.CheckParentType == "NONE":
@@ -115,6 +116,7 @@ class PreparedRerun:
     instances: tuple[str, ...]  # every explicitly selected instance, 'TaskId@CurRunDate', in order
     batches: tuple[Batch, ...]
     batch_refusal: str | None  # why the request cannot be split safely, when it would need to be
+    fingerprints: tuple[tuple[str, str], ...]  # (field, short hash of its value) per parameter sent, for a token
 
     @property
     def keys(self) -> list[tuple[str, str]]:
@@ -138,6 +140,16 @@ def binding_of(where: Where, body_hash: str) -> str | None:
         ]
     )
     return hashlib.sha256(material.encode()).hexdigest()
+
+
+FINGERPRINT_HEX = 8  # per field: enough to say which argument changed; the binding still covers every byte
+
+
+def fingerprints_of(params: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """A short digest of each parameter's value, so a token for other arguments can name the fields that differ."""
+    return tuple(
+        (name, hashlib.sha256(wire_bytes(value)).hexdigest()[:FINGERPRINT_HEX]) for name, value in params.items()
+    )
 
 
 def prepare(request: RunRerunScheduleInstancesRequest, where: Where, batch_size: int) -> PreparedRerun:
@@ -176,4 +188,5 @@ def prepare(request: RunRerunScheduleInstancesRequest, where: Where, batch_size:
         instances=names,
         batches=batches,
         batch_refusal=refusal,
+        fingerprints=fingerprints_of(params),
     )

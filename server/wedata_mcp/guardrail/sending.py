@@ -183,7 +183,7 @@ class Sender:
         elif status == "failed" and counts["unknown"]:
             status = "unknown"
         next_step = NEXT_STEP_EXECUTED if status == "executed" else NEXT_STEP_BATCHES
-        result = build_result(status, prepared, BatchResults=outcomes, NextStep=next_step)
+        result = build_result(status, prepared, totals=token.totals, BatchResults=outcomes, NextStep=next_step)
         result.Summary += " Batches: " + ", ".join(f"{counts[k]} {k.replace('_', ' ')}" for k in _KINDS) + "."
         await self._store.record(token.token_id, Recorded(result=result.model_dump(mode="json")))
         self._audit.write("batches_done", **fields, request_hash=prepared.body_hash, **{k: counts[k] for k in _KINDS})
@@ -205,6 +205,8 @@ class Sender:
             status, next_step = "failed", NEXT_STEP_REFUSED
         else:
             status, next_step = "unknown", NEXT_STEP_UNREADABLE
-        result = build_result(status, prepared, Data=outcome.Data, RequestId=outcome.RequestId, NextStep=next_step)
+        result = build_result(
+            status, prepared, totals=token.totals, Data=outcome.Data, RequestId=outcome.RequestId, NextStep=next_step
+        )
         await self._store.record(token.token_id, Recorded(result=result.model_dump(mode="json")))
         return result

@@ -78,7 +78,7 @@ INSTANCE_TYPE: dict[str, str] = {"0": "backfill", "1": "periodic", "2": "non-per
 
 # What applies when a code is left out. The reference documents no default for any of them, so each is read as
 # its widest effect (DESIGN.md invariant 5) and the preview says so, field by field.
-UNDOCUMENTED = "undocumented default: widest case assumed"
+UNDOCUMENTED = "undocumented: widest case assumed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +93,9 @@ OMITTED: dict[str, OmittedCode] = {
         SON_INSTANCE_TYPE_WIDEST, "downstream " + SON_INSTANCE_TYPE[SON_INSTANCE_TYPE_WIDEST].words
     ),
     "CheckFather": OmittedCode("false", "upstream completion is not checked"),
-    "CheckParentType": OmittedCode("ALL", "unfinished upstream of every instance that reruns is shown"),
+    "CheckParentType": OmittedCode(
+        "MAKE_SCOPE", "only the selected instances' upstream may be checked (the preview looks at all of it)"
+    ),
     "DependentWay": OmittedCode(DEPENDENT_WAY_WIDEST, DEPENDENT_WAY[DEPENDENT_WAY_WIDEST]),
     "SkipEventListening": OmittedCode("true", "event listening may be ignored"),
 }

@@ -189,8 +189,8 @@ class RunRerunScheduleInstancesRequest(DocumentedModel):
 
     model_config = DocumentedModel.model_config | {"extra": "forbid"}
 
-    Instances: list[InstanceOpsDto] | None = Field(None, description="Instances to rerun (TaskId, CurRunDate).")
-    CheckFather: bool | None = Field(None, description="true: check that upstream instances are done.")
+    Instances: list[InstanceOpsDto] | None = None  # each: TaskId and CurRunDate (the schema requires them)
+    CheckFather: bool | None = Field(None, description="true: upstream must be done.")
     RerunType: Code3 | None = Field(
         None, description=describe("What to rerun.", {k: v.brief for k, v in RERUN_TYPE.items()})
     )

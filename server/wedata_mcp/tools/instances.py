@@ -36,7 +36,7 @@ FIND_TITLE = "Find schedule instances"
 GET_TITLE = "Look at one instance"
 
 
-ERROR_SHOWN = 60  # characters of ErrorDesc in a listed row; get_schedule_instance shows it whole
+ERROR_SHOWN = 48  # characters of ErrorDesc in a listed row; get_schedule_instance shows it whole
 
 
 class FoundInstance(BaseModel):
@@ -45,7 +45,6 @@ class FoundInstance(BaseModel):
     TaskId: str
     CurRunDate: str
     TaskName: str | None = None
-    State: str | None = Field(None, description="WeData's state code.")
     StateName: str
     WorkflowName: str | None = None
     ProjectId: str | None = Field(None, description="Named in Projects.")
@@ -71,6 +70,7 @@ class InstanceDetail(BaseModel):
     """One instance in detail, with the last lines of its log."""
 
     Instance: FoundInstance
+    State: str | None = Field(None, description="WeData's state code.")
     WorkflowId: str | None = None
     ProjectName: str | None = None
     TryLimit: int | None = None
@@ -90,7 +90,6 @@ def _found(i: InstanceOpsView, *, error_shown: int | None = None) -> FoundInstan
         TaskId=i.TaskId,
         CurRunDate=i.CurRunDate,
         TaskName=i.TaskName,
-        State=i.State,
         StateName=state_name(i.State),
         WorkflowName=i.WorkflowName,
         ProjectId=i.ProjectId,
@@ -224,6 +223,7 @@ def instance_tools(reader_of: Callable[[Context[Any, Any]], WeDataReader]) -> li
             log = await reader.last_log(TaskId, when)
             return InstanceDetail(
                 Instance=_found(match),
+                State=match.State,
                 WorkflowId=match.WorkflowId,
                 ProjectName=match.ProjectName,
                 TryLimit=match.TryLimit,

@@ -35,8 +35,9 @@ class RerunArguments(RunRerunScheduleInstancesRequest):
 
     ConfirmationToken: str | None = Field(
         None,
-        description="Omit for a dry run; to execute, the token it gave.",
+        description="Omit: dry run. To execute: its token.",
     )
+    Discard: bool | None = Field(None, description="true + ConfirmationToken: the user said no.")
 
 
 def _approved_by(outcome: ElicitationResult[Any]) -> str | None:
@@ -68,6 +69,10 @@ def rerun_tool(guardrail_of: Callable[[Context[Any, Any]], Guardrail], approval:
 
         async def run() -> RerunResult:
             guardrail = guardrail_of(ctx)
+            if arguments.get("Discard"):
+                if token is None:
+                    raise ToolError("Discard: give the ConfirmationToken of the dry run the user declined")
+                return await guardrail.discard(prepared, token, actor_of(ctx))
             if token is None:
                 return await guardrail.dry_run(prepared, actor_of(ctx))
             # A present but empty token is a token (and an invalid one), never "no token".
