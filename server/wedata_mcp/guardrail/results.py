@@ -19,8 +19,8 @@ from wedata_mcp.models import BatchOperateResultOpsDto
 Status = Literal["dry_run", "executed", "partial", "failed", "unknown", "already_executed", "discarded"]
 
 NEXT_STEP_DRY_RUN = (
-    "Nothing was sent. Show Summary, BlastRadius and Warnings to the user. Only if they confirm, call "
-    "rerun_schedule_instances again with exactly the same arguments plus this ConfirmationToken."
+    "Nothing was sent. Show Summary, Plan and Warnings to the user. Only if they confirm, call again with exactly "
+    "the same arguments plus this ConfirmationToken; if they say no, the same plus Discard true."
 )
 NEXT_STEP_UNRESOLVED = (
     "Nothing was sent and no ConfirmationToken was issued: the server could not establish what this rerun "
