@@ -13,7 +13,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from wedata_mcp.models import InstanceApiOpsRequest, InstanceOpsDto, ProjectBaseInfoOpsRequest
 from wedata_mcp.models import RunRerunScheduleInstancesRequest as Request
@@ -23,6 +23,7 @@ from wedata_mcp.tools.approval import GUARDRAIL_ARGUMENTS
 from wedata_mcp.tools.rerun import RerunArguments
 
 DATE_FORMAT = "wedata-datetime"  # a custom JSON-schema format: the date-times the model accepts
+TEXT_FORMAT = "wedata-visible-text"  # another: free text with nothing invisible, as names must be
 DATE_FIELDS = {"CurRunDate", "DateFrom", "DateTo"}
 TOP_FIELDS = tuple(Request.model_fields)
 KNOWN_TOP = frozenset(RerunArguments.model_fields)
@@ -95,7 +96,46 @@ def refine(published: dict[str, Any]) -> dict[str, Any]:
     # Small enough to read in a failure report: the size of a value is not what these tests are about.
     schema["properties"]["MapParamList"] |= {"maxItems": 3}
     schema["properties"]["MapParamList"]["items"] |= {"maxProperties": 3}
+    # Names refuse invisible characters, which a JSON schema does not say: without this, most drawn arguments
+    # would be refused for a zero-width character somewhere and the properties would mostly test that refusal.
+    for model, node in [
+        (RerunArguments, schema),
+        (InstanceOpsDto, defs["InstanceOpsDto"]),
+        (InstanceApiOpsRequest, defs["InstanceApiOpsRequest"]),
+        (ProjectBaseInfoOpsRequest, defs["ProjectBaseInfoOpsRequest"]),
+    ]:
+        for name, prop in node["properties"].items():
+            if _refuses_invisible(model, name):
+                _mark_text(prop)
     return schema
+
+
+def _refuses_invisible(model: type[BaseModel], name: str) -> bool:
+    """Whether the model refuses a zero-width space in field `name` (as text, or as an item of a list)."""
+    for value in ("x\u200b", ["x\u200b"]):
+        try:
+            model.model_validate({name: value})
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False, include_input=False)
+            if any(e["type"] == "invisible_character" and e["loc"][:1] == (name,) for e in errors):
+                return True
+    return False
+
+
+def _mark_text(node: Any) -> None:
+    """Give every plain string in `node` (directly, in a list, or in an anyOf branch) the visible-text format."""
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(node):  # pyright: ignore[reportUnknownArgumentType]
+        node["format"] = TEXT_FORMAT
+    for branch in node.get("anyOf", []):  # pyright: ignore[reportUnknownVariableType]
+        _mark_text(branch)
+    _mark_text(node.get("items"))  # pyright: ignore[reportUnknownArgumentType]
+
+
+def _visible_text() -> st.SearchStrategy[str]:
+    # Control, format (zero-width, bidi) and line/paragraph separators are what names refuse.
+    return st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cf", "Cs", "Zl", "Zp")))
 
 
 def locally_valid(arguments: dict[str, Any]) -> bool:
@@ -229,7 +269,13 @@ class Strategies:
         if node.get("type") == "array" and isinstance(items, dict):
             elements = self._from({"$defs": defs, **items})
             return st.lists(elements, min_size=node.get("minItems", 0), max_size=node.get("maxItems", 5))
-        return from_schema(schema, custom_formats={DATE_FORMAT: _dates()})
+        if "anyOf" in node and set(node) <= {"anyOf", *_ANNOTATIONS}:
+            return st.one_of(*(self._from({"$defs": defs, **branch}) for branch in node["anyOf"]))
+        extra = node.get("additionalProperties")
+        if node.get("type") == "object" and not node.get("properties") and isinstance(extra, dict):
+            values = self._from({"$defs": defs, **extra})  # pyright: ignore[reportUnknownArgumentType]
+            return st.dictionaries(st.text(max_size=8), values, max_size=node.get("maxProperties", 3))
+        return from_schema(schema, custom_formats={DATE_FORMAT: _dates(), TEXT_FORMAT: _visible_text()})
 
     @cached_property
     def anything_published(self) -> st.SearchStrategy[dict[str, Any]]:
@@ -307,6 +353,8 @@ class Strategies:
 
 
 REMOVE = object()
+# Keys that describe a schema without narrowing what it allows.
+_ANNOTATIONS = frozenset({"$defs", "title", "description", "default", "examples"})
 _DEF_OF = {"SearchCondition": "InstanceApiOpsRequest", "RequestBaseInfo": "ProjectBaseInfoOpsRequest"}
 _NAME_CHARS = string.ascii_letters + string.digits + "_"
 

@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from tests.conftest import REGION, SECRET_ID, SECRET_KEY, audit_records
-from tests.inproc import SECRET, TOOL, HeldRerun, make_server, text
+from tests.inproc import SECRET, TOOL, HeldRerun, Wire, make_server, text
 from tests.worlds import all_instances, backfill_world
 from wedata_mcp.app import build_server
 from wedata_mcp.cloud.credentials import Credentials
@@ -200,3 +201,42 @@ async def test_cancelling_a_batched_rerun_starts_no_new_batch_and_keeps_what_was
     assert sum(reran(sandbox).values()) == 200 and set(reran(sandbox).values()) == {1}
     events = [r["event"] for r in audit_records(tmp_path / "audit.jsonl")]
     assert events.count("sending") == 2 and events.count("executed") == 2 and "batches_done" in events
+
+
+class HeldTogether(Wire):
+    """The in-process simulator, holding the first `count` RunRerunScheduleInstances until all have arrived, then
+    answering them at once (so the batches in flight finish together)."""
+
+    def __init__(self, sandbox: Sandbox, count: int) -> None:
+        super().__init__(sandbox)
+        self._count = count
+        self._arrived = 0
+        self._together = anyio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.headers.get("X-TC-Action") == "RunRerunScheduleInstances" and self._arrived < self._count:
+            self._arrived += 1
+            if self._arrived == self._count:
+                self._together.set()
+            await self._together.wait()
+        return await super().handle_async_request(request)
+
+
+async def test_batches_in_flight_that_finish_together_leave_the_last_one_to_a_single_worker(tmp_path: Path) -> None:
+    # Two workers finish together with one batch left: exactly one of them sends it, and the rerun is told as run.
+    sandbox = Sandbox(accounts={SECRET_ID: Account(SECRET_ID, SECRET_KEY)}, world=backfill_world(DAYS))
+    wire = HeldTogether(sandbox, count=2)
+    app = make_server(
+        tmp_path,
+        wire,
+        policy=Policy(max_instances=10_000),
+        batch_size=100,
+        batch_concurrency=2,
+        rate_limit_per_second=1000,
+    )
+    with anyio.fail_after(30):
+        async with Client(app) as client:
+            _, result = await run(client, {"Instances": all_instances(sandbox.world), "RerunType": "1"})
+    done = result.structured_content
+    assert done is not None and done["Status"] == "executed", text(result)
+    assert wire.sent == 3 and set(reran(sandbox).values()) == {1}

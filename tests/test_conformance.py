@@ -65,7 +65,9 @@ async def test_the_official_conformance_suite_passes_every_scenario_that_applies
     if node is None or not CLI.exists():
         pytest.skip("the MCP conformance suite is not installed (./scripts/test installs it with npm)")
     out = tmp_path / "results"
-    env = server_env(endpoint.url, tmp_path)
+    # The suite is one unauthenticated client that opens a session per scenario (over 30) and closes none, so the
+    # per-principal session cap (16 by default) is raised for it; tests/test_http_edge.py tests the cap itself.
+    env = server_env(endpoint.url, tmp_path, WEDATA_MCP_HTTP_SESSIONS_PER_PRINCIPAL="100")
     with (tmp_path / "server.stderr").open("w") as errlog:
         async with http_server(env, errlog) as port:
             command = [node, str(CLI), "server", "--url", f"http://127.0.0.1:{port}/mcp"]

@@ -268,6 +268,7 @@ def test_the_adapter_still_needs_the_internals_it_says_it_does() -> None:
     assert used == {
         ("mcp.server.mcpserver.utilities.func_metadata", "ArgModelBase"),
         ("mcp.server.mcpserver.utilities.func_metadata", "FuncMetadata"),
+        ("mcp_types.version", "HANDSHAKE_PROTOCOL_VERSIONS"),
     }
 
 

@@ -19,7 +19,7 @@ from tests.inproc import TOOL, Wire, make_server, new_sandbox, text
 from wedata_mcp.guardrail.gate import RerunResult
 from wedata_mcp.models.schema import lean
 from wedata_mcp.tools.rerun import RerunArguments
-from wedata_mcp.tools.sdk import function_tool, model_tool, open_session_ids, taking_arguments
+from wedata_mcp.tools.sdk import function_tool, may_open_session, model_tool, open_session_ids, taking_arguments
 
 pytestmark = pytest.mark.anyio
 PROTOCOLS = ["legacy", "2026-07-28"]
@@ -213,3 +213,34 @@ async def test_open_session_ids_are_the_sessions_the_sdk_has_open(tmp_path: Path
             session_headers = {"Mcp-Session-Id": session, "Mcp-Protocol-Version": "2025-06-18"}
             await http.delete("/mcp", headers=headers | session_headers)
             assert list(open_session_ids(server)) == []
+
+
+async def test_may_open_session_agrees_with_the_sdk_on_which_requests_open_a_session(tmp_path: Path) -> None:
+    server = make_server(tmp_path, Wire(new_sandbox()))
+    app = server.streamable_http_app(host="127.0.0.1")
+    init = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "pin", "version": "1"}}
+    accept = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    with anyio.fail_after(30):
+        async with (
+            server.session_manager.run(),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://127.0.0.1:8000") as http,
+        ):
+            # A handshake-era opening request: the SDK opens a session, and may_open_session said it would.
+            assert may_open_session([(b"accept", b"*/*")])
+            message = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init}
+            opened = await http.post("/mcp", headers=accept, json=message)
+            session = opened.headers["mcp-session-id"]
+            assert list(open_session_ids(server)) == [session]
+            assert not may_open_session([(b"Mcp-Session-Id", session.encode())])
+            # A sessionless-era request (what the SDK's own client sends today): no session, as may_open_session says.
+            modern = [(b"mcp-protocol-version", b"2026-07-28")]
+            assert not may_open_session(modern)
+            envelope = {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {},
+            }
+            modern_headers = {"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/list"}
+            listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"_meta": envelope}}
+            answered = await http.post("/mcp", headers=accept | modern_headers, json=listing)
+            assert answered.status_code == 200 and "mcp-session-id" not in answered.headers, answered.text
+            assert list(open_session_ids(server)) == [session]

@@ -17,7 +17,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from wedata_mcp import __version__
 from wedata_mcp.cloud.client import Target, WeDataClient
 from wedata_mcp.cloud.credentials import Credentials
-from wedata_mcp.cloud.ratelimit import RateLimits
+from wedata_mcp.cloud.ratelimit import RateLimits, SharedWindows
 from wedata_mcp.cloud.reader import WeDataReader
 from wedata_mcp.guardrail.audit import AuditSink, JsonLinesAudit, default_audit_path
 from wedata_mcp.guardrail.blast import BlastRadiusResolver
@@ -72,16 +72,19 @@ def build_server(
     home: Path | None = None,
     prompts_dir: Path | None = None,
     policy: Policy | None = None,
+    windows: SharedWindows | None = None,
 ) -> MCPServer[Runtime]:
     """A ready MCP server. Process-wide parts (rate limiter, token authority and store, audit) are shared by
     every session; each session's lifespan owns one pooled HTTP client.
 
     `clock` is the wall clock that signs requests (the API checks it against its own). `now` (default: `clock`) is
     every other "now": token expiry (ExpiresAt), the audit's times and "yesterday" in prompts; with --sandbox, the
-    simulator's clock, so that they agree with the simulated world."""
+    simulator's clock, so that they agree with the simulated world. `windows` (replicas' shared store) makes the
+    rate limit and the execution budget count across every replica that shares it."""
     current = now or clock
     target = Target(endpoint=settings.endpoint, region=settings.region, language=settings.language)
-    limiter = RateLimits(settings.rate_limit_per_second)
+    account = credentials.account_key() if credentials else ""
+    limiter = RateLimits(settings.rate_limit_per_second, shared=windows, account=account)
     # No configured secret: a random per-process one, so a restart voids every outstanding token.
     secret = settings.token_secret.encode() if settings.token_secret else secrets.token_bytes(32)
     authority = TokenAuthority(secret, settings.token_ttl_seconds, current)
@@ -90,7 +93,7 @@ def build_server(
     token_store = store or MemoryTokenStore(current)
     if policy is None:
         policy = Policy.from_file(settings.policy_file) if settings.policy_file else Policy()
-    budget = ExecutionBudget(policy.max_executions_per_minute)
+    budget = ExecutionBudget(policy.max_executions_per_minute, shared=windows)
     readable = audit if isinstance(audit, JsonLinesAudit) else None  # the follow-through tool reads it back
 
     @asynccontextmanager

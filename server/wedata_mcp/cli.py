@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
     from wedata_mcp.app import Runtime
+    from wedata_mcp.cloud.ratelimit import SharedWindows
     from wedata_mcp.guardrail.store import TokenStore
 
 logger = logging.getLogger("wedata_mcp")
@@ -169,7 +170,8 @@ def _serve(args: argparse.Namespace) -> int:
     credentials = load_credentials(env, Path.home())
     if credentials is None:
         logger.warning("no Tencent Cloud credentials found; tools will report how to configure them")
-    server = build_server(settings, credentials, store=_token_store(settings), now=now)
+    store, windows = _shared_store(settings)
+    server = build_server(settings, credentials, store=store, windows=windows, now=now)
     if http is None:
         server.run("stdio")
         return 0
@@ -196,11 +198,13 @@ def _doctor(args: argparse.Namespace) -> int:
     return 1 if failed(checks) else 0
 
 
-def _token_store(settings: Settings) -> TokenStore | None:
-    """None (the per-process memory store) unless WEDATA_MCP_TOKEN_STORE names a shared Redis."""
+def _shared_store(settings: Settings) -> tuple[TokenStore | None, SharedWindows | None]:
+    """None, None (this process's memory) unless WEDATA_MCP_TOKEN_STORE names a Redis that replicas share: then
+    its token store, and its sliding windows (WeData's rate limit per account and action, the execution budget)."""
     if settings.token_store == "memory":  # noqa: S105 - the kind of store, not a secret
-        return None
+        return None, None
     try:
+        from wedata_mcp.cloud.redis_window import RedisWindows, connect
         from wedata_mcp.guardrail.redis_store import RedisTokenStore
     except ImportError:
         raise SettingsError("WEDATA_MCP_TOKEN_STORE: a Redis store needs `pip install 'wedata-mcp[redis]'`") from None
@@ -211,13 +215,18 @@ def _token_store(settings: Settings) -> TokenStore | None:
             "other replicas will refuse this one's tokens"
         )
     try:
-        # A replay waits for the first use, which may take a few HTTP timeouts (rate limit retries included).
-        store = RedisTokenStore.from_url(settings.token_store, wait_seconds=max(120.0, 4 * settings.timeout_seconds))
+        redis = connect(settings.token_store)  # one client: the token store and the windows share its pool
     except ValueError as exc:
         raise SettingsError(f"WEDATA_MCP_TOKEN_STORE: {exc}") from None
+    # A replay waits for the first use, which may take a few HTTP timeouts (rate limit retries included).
+    store = RedisTokenStore(redis, wait_seconds=max(120.0, 4 * settings.timeout_seconds))
     _refuse_an_evicting_redis(settings.token_store)
-    logger.info("confirmation tokens are single-use across replicas via %s", redact_url(settings.token_store))
-    return store
+    logger.info(
+        "confirmation tokens are single-use, and WeData's rate limit and max_executions_per_minute are shared, "
+        "across replicas via %s",
+        redact_url(settings.token_store),
+    )
+    return store, RedisWindows(redis)
 
 
 def _listen(host: str, port: int) -> socket.socket:

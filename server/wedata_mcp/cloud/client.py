@@ -41,7 +41,7 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.
 def may_retry(exc: WeDataError, *, mutating: bool) -> bool:
     """Whether sending again is safe: always if it proves nothing ran; for reads, also if it may be passing."""
     if isinstance(exc, RequestNotSentError):
-        return True
+        return exc.retryable
     if isinstance(exc, CloudAPIError):
         return exc.retryable or (not mutating and exc.code.startswith("InternalError"))
     return isinstance(exc, OutcomeUnknownError) and not mutating
@@ -150,10 +150,11 @@ class WeDataClient:
         # Build the pool before taking a rate-limit slot: the slot's time must be the send's, and making the
         # pool (TLS context, CA bundle) takes tens of ms that WeData's window would otherwise not see.
         http = self._http
-        await (self._limits[action] if self._limits else self._limiter).acquire()
-        logger.debug("sending %s (%d bytes, trace %s)", action, len(body), trace_id)
         try:
-            response = await http.post(self.target.endpoint, content=body, headers=headers, auth=auth)
+            # The slot is held until the answer is in (a shared slot is then re-stamped: see RateLimiter).
+            async with (self._limits[action] if self._limits else self._limiter).sending():
+                logger.debug("sending %s (%d bytes, trace %s)", action, len(body), trace_id)
+                response = await http.post(self.target.endpoint, content=body, headers=headers, auth=auth)
         except _NOT_SENT as exc:
             raise RequestNotSentError(f"{action} was not sent: {type(exc).__name__}") from None
         except httpx.HTTPError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,10 @@ class Credentials:
 
     def signing_key(self) -> SigningKey:
         return SigningKey(self.secret_id, self.secret_key, self.token)
+
+    def account_key(self) -> str:
+        """A name for this account's shared counts (Redis keys) that does not reveal the SecretId: a hash of it."""
+        return hashlib.sha256(b"wedata-mcp account\0" + self.secret_id.encode()).hexdigest()[:32]
 
     def secrets(self) -> tuple[str, ...]:
         """Every value that must never appear in output, for redaction."""

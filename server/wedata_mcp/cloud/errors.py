@@ -75,6 +75,23 @@ class CloudAPIError(WeDataError):
 class RequestNotSentError(WeDataError):
     """The request never left this process (connection refused, DNS, pool exhausted)."""
 
+    retryable = True  # nothing ran, and the cause may pass
+
+
+class RateLimitUnavailableError(RequestNotSentError):
+    """The rate limit shared by replicas could not be read, so the request was not sent: refusing rather than
+    risking more than WeData's quota. Not retried at once: the shared store is what failed, not the request."""
+
+    retryable = False
+
+    def __init__(self, action: str, reason: str) -> None:
+        self.action = action
+        super().__init__(
+            f"{action} was not sent: the request rate limit that replicas share could not be checked ({reason}), "
+            "and sending anyway could exceed WeData's quota; nothing ran, try again when the shared store "
+            "(WEDATA_MCP_TOKEN_STORE) is reachable"
+        )
+
 
 class OutcomeUnknownError(WeDataError):
     """The request may have reached WeData, but no definite answer came back."""

@@ -80,7 +80,8 @@ def approval_message(prepared: PreparedRerun, totals: Totals | None) -> str:
     if request.DependentWay is not None:
         lines.append(f"Dependency mode: {DEPENDENT_WAY[request.DependentWay]}.")
     if request.DataTimeOrder is not None:
-        lines.append(f"Order: {DATA_TIME_ORDER[request.DataTimeOrder]}.")
+        order = request.DataTimeOrder
+        lines.append(f"Order: {DATA_TIME_ORDER[order]}{' data time' if order else ''}.")
     lines.extend(f"Not set: {field} = {words}." for field, words in the_plan.Omitted.items())
     lines.extend(f"Skipped check: {check}." for check in prepared.effect.skipped_checks)
     lines.extend(f"{name}: {_quoted(params[name])}." for name in _HOW if name in params)

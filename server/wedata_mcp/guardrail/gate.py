@@ -265,7 +265,7 @@ class Guardrail:
             self._audit_refusal("rejected", prepared, actor, reason=str(exc))
             raise
         try:
-            self._budget.take()
+            await self._budget.take()
         except PolicyError as exc:
             await self._store.record(token.token_id, Recorded(error=str(exc)))
             self._audit_refusal("refused", prepared, actor, rule=exc.rule, reason=str(exc), token_id=token.token_id)

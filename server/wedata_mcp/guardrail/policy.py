@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from wedata_mcp.cloud.ratelimit import SlidingWindow
+from wedata_mcp.cloud.ratelimit import SharedWindows, SlidingWindow, WindowUnavailableError
 from wedata_mcp.guardrail.blast import Resolution
 from wedata_mcp.guardrail.prepared import PreparedRerun
 
@@ -45,7 +45,11 @@ class Policy(BaseModel):
         default=True,
         description="Resolve SearchCondition into an explicit instance list at preview (else pass through).",
     )
-    max_executions_per_minute: int = Field(default=30, ge=1, description="Executions per rolling minute, per process.")
+    max_executions_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description="Executions per rolling minute: per process, or across replicas that share a Redis store.",
+    )
 
     @classmethod
     def from_file(cls, path: Path) -> Policy:
@@ -137,14 +141,29 @@ def _named_projects(prepared: PreparedRerun) -> set[str]:
 
 
 class ExecutionBudget:
-    """The per-minute execution cap, over a rolling window."""
+    """The per-minute execution cap, over a rolling window: this process's, or with `shared` the one window
+    `executions` that every replica on the shared store counts in (N replicas together stay within it)."""
 
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, per_minute: int, clock: Callable[[], float] = time.monotonic, shared: SharedWindows | None = None
+    ) -> None:
         self._window = SlidingWindow(per_minute, 60.0)
         self._clock = clock
+        self._shared = shared.window("executions", per_minute, 60.0) if shared else None
 
-    def take(self) -> None:
-        wait = self._window.take(self._clock())
+    async def take(self) -> None:
+        """Count one execution, or raise PolicyError if the window is full or its shared count unknown."""
+        if self._shared is None:
+            wait = self._window.take(self._clock())
+        else:
+            try:
+                wait = (await self._shared.take()).wait
+            except WindowUnavailableError as exc:
+                # A count the server cannot read is not room (invariant 5).
+                raise PolicyError(
+                    "max_executions_per_minute",
+                    f"could not be checked: the count replicas share is unreadable ({exc}); nothing was sent",
+                ) from None
         if wait:
             raise PolicyError(
                 "max_executions_per_minute",

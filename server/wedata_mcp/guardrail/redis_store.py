@@ -34,6 +34,7 @@ import anyio
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from wedata_mcp.cloud.redis_window import connect
 from wedata_mcp.guardrail.store import MemoryTokenStore, Recorded, StoreForgotError
 from wedata_mcp.guardrail.tokens import TokenError
 
@@ -114,9 +115,7 @@ class RedisTokenStore:
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisTokenStore:
         """A store on `redis://host:port/db` (or `rediss://`, `unix://`); connects on first use."""
-        # redis-py leaves **kwargs of from_url untyped.
-        redis = Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)  # pyright: ignore[reportUnknownMemberType]
-        return cls(redis, **kwargs)
+        return cls(connect(url), **kwargs)
 
     def __repr__(self) -> str:
         return f"RedisTokenStore(prefix={self._prefix!r})"

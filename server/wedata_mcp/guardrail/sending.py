@@ -96,6 +96,8 @@ class Sender:
         async def worker() -> None:
             while queue and not state["stop"]:
                 await anyio.lowlevel.checkpoint()  # a cancelled call starts no new batch
+                if not queue or state["stop"]:
+                    return  # another worker took the last batch (or stopped) while this one yielded
                 index = queue.pop(0)
                 # Shielded: a batch that may be on the wire always gets its outcome recorded.
                 with anyio.CancelScope(shield=True):

@@ -12,7 +12,7 @@ import h11
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from wedata_mcp.tools.sdk import request_principal
+from wedata_mcp.tools.sdk import may_open_session, request_principal
 
 logger = logging.getLogger(__name__)
 
@@ -82,10 +82,10 @@ def deadline_protocol(header_seconds: float, body_seconds: float) -> type[H11Pro
 
 
 class SessionCap:
-    """At most `per_principal` open MCP sessions for each principal. A request that would open one more (a POST
-    without Mcp-Session-Id) is answered 429 before the SDK sees it; sessions close when their client deletes
-    them or the SDK ends them (idle timeout), which `live()` — the SDK's open session ids — tells. Sessions
-    being opened count too, so a burst of parallel opens cannot slip past the cap."""
+    """At most `per_principal` open MCP sessions for each principal. A request that would open one more (one the
+    SDK would answer with a new session: see `may_open_session`) is answered 429 before the SDK sees it; sessions
+    close when their client deletes them or the SDK ends them (idle timeout), which `live()` — the SDK's open
+    session ids — tells. Sessions being opened count too, so a burst of parallel opens cannot slip past the cap."""
 
     def __init__(self, app: ASGIApp, per_principal: int, live: Callable[[], Collection[str]]) -> None:
         self._app = app
@@ -95,7 +95,7 @@ class SessionCap:
         self._opening: dict[str, int] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or _session_id(scope["headers"]) is not None:
+        if scope["type"] != "http" or scope["method"] != "POST" or not may_open_session(scope["headers"]):
             await self._app(scope, receive, send)
             return
         principal = request_principal()

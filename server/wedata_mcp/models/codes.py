@@ -71,7 +71,7 @@ CHECK_PARENT_TYPE: dict[str, CheckParentCode] = {
 }
 
 # 运行实例数据时间排序 0---正常 1--正序 2 – 逆序
-DATA_TIME_ORDER: dict[int, str] = {0: "normal", 1: "ascending data time", 2: "descending data time"}
+DATA_TIME_ORDER: dict[int, str] = {0: "normal", 1: "ascending", 2: "descending"}
 
 # InstanceApiOpsRequest.InstanceType
 INSTANCE_TYPE: dict[str, str] = {"0": "backfill", "1": "periodic", "2": "non-periodic"}

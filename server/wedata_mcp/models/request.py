@@ -220,7 +220,7 @@ class RunRerunScheduleInstancesRequest(DocumentedModel):
     ParallelNum: int | None = Field(None, ge=1)
     SameSelfWorkflowDependType: bool | None = None
     SelfWorkflowDependency: Literal["yes", "no"] | None = None
-    DataTimeOrder: Literal[0, 1, 2] | None = Field(None, description=describe("Rerun order.", DATA_TIME_ORDER))
+    DataTimeOrder: Literal[0, 1, 2] | None = Field(None, description=describe("Order by data time.", DATA_TIME_ORDER))
     ReDoParams: str | None = None
     MapParamList: list[dict[str, str]] | None = None
     AppParam: str | None = None

@@ -28,8 +28,8 @@ LISTED = 20
 POLL_SECONDS = (1.0, 2.0, 5.0, 10.0)
 
 DESCRIPTION = (
-    "How an executed rerun is going: its instances by state, the unfinished listed. Give its RequestId or "
-    "ConfirmationToken; WaitSeconds waits for the end, with progress."
+    "How an executed rerun is going: its instances by state, the unfinished listed. By RequestId or "
+    "ConfirmationToken; WaitSeconds waits for the end."
 )
 
 

@@ -177,7 +177,7 @@ def instance_tools(reader_of: Callable[[Context[Any, Any]], WeDataReader]) -> li
         PageSize: Annotated[int, Field(ge=1, le=100)] = 20,
     ) -> Annotated[CallToolResult, FoundPage]:
         """Find WeData schedule instances (DescribeScheduleInstances), newest first, as a table (header row
-        first). Filters combine."""
+        first)."""
 
         async def run() -> FoundPage:
             search = search_condition(

@@ -23,8 +23,8 @@ from wedata_mcp.tools.sdk import function_tool
 
 TITLE = "Instance lineage"
 DESCRIPTION = (
-    "What an instance depends on (Upstream: what blocks it) and what depends on it (Downstream), level by level, "
-    "with states and projects. Read-only: explore with this, never a dry run."
+    "What an instance depends on (Upstream: what blocks it) and what depends on it (Downstream), with states and "
+    "projects. Explore with this, never a dry run."
 )
 
 

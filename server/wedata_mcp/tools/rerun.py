@@ -24,9 +24,8 @@ from wedata_mcp.tools.sdk import model_tool
 NAME = "rerun_schedule_instances"
 
 DESCRIPTION = (
-    "Rerun WeData schedule instances (RunRerunScheduleInstances). Two calls: 1. no ConfirmationToken: a dry run, "
-    "nothing sent; show the user its Headline and Warnings. 2. only if they confirm: the same arguments plus its "
-    "ConfirmationToken; one request is sent. Omitted codes take their widest effect."
+    "Rerun WeData schedule instances (RunRerunScheduleInstances). 1. No ConfirmationToken: a dry run; show the "
+    "user its Summary and Warnings. 2. Only if they confirm: the same arguments plus its ConfirmationToken."
 )
 
 

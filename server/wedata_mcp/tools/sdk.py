@@ -39,7 +39,9 @@ this module therefore relies on (each pinned by tests/test_sdk_adapter.py):
    says so; tests/test_http_principal.py pins it (two principals, one server, tools and resources).
 5. Which sessions are open. The HTTP edge caps open sessions per principal and must learn when the SDK ends
    one (idle timeout, crash), which nothing public tells: `open_session_ids` reads the session manager's
-   `_server_instances` (pinned by tests/test_sdk_adapter.py).
+   `_server_instances` (pinned by tests/test_sdk_adapter.py). Only a request of a handshake-era protocol (no
+   `MCP-Protocol-Version` header, or one of `HANDSHAKE_PROTOCOL_VERSIONS`) without a session id can open one: the
+   SDK's manager routes every other version to its sessionless path, and `may_open_session` mirrors that rule.
 6. Every argument by name. The SDK passes a resolver tool arguments only as parameters of the same name, read
    with `inspect.signature` and `typing.get_type_hints`, and plans them at registration from the tool's own
    parameter names. A function taking `**arguments` therefore gets a `__signature__` (and `__annotations__`)
@@ -67,6 +69,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp_types import ToolAnnotations
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from pydantic import BaseModel, ValidationError, create_model, model_validator
 from pydantic.fields import FieldInfo
 
@@ -86,6 +89,17 @@ def open_session_ids(server: MCPServer[Any]) -> Collection[str]:
     if not isinstance(instances, dict):
         raise RuntimeError("the mcp SDK no longer keeps its open sessions where tools/sdk.py looks for them")
     return cast(dict[str, object], instances).keys()
+
+
+def may_open_session(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    """Whether the SDK's session manager would open a session for a request with these headers: it has no
+    `Mcp-Session-Id`, and its protocol is handshake-era (no version header, or a handshake version). A request of
+    a sessionless protocol (2026-07-28 and later) holds no session, so no session cap applies to it."""
+    names = {bytes(name).lower(): bytes(value).decode("latin-1") for name, value in headers}
+    if b"mcp-session-id" in names:
+        return False
+    version = names.get(b"mcp-protocol-version")
+    return version is None or version in HANDSHAKE_PROTOCOL_VERSIONS
 
 
 def request_principal() -> str:
