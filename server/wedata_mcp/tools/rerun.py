@@ -9,7 +9,8 @@ from mcp.server.mcpserver import AcceptedElicitation, Context, ElicitationResult
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, ToolAnnotations
-from pydantic import Field
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from wedata_mcp.guardrail.approval import REFUSED_NO_CHANNEL, ApprovalMode, RerunApproval
 from wedata_mcp.guardrail.gate import Guardrail, RerunResult
@@ -37,6 +38,16 @@ class RerunArguments(RunRerunScheduleInstancesRequest):
         description="Omit: dry run. To execute: its token.",
     )
     Discard: bool | None = Field(None, description="true + ConfirmationToken: the user said no.")
+
+    @model_validator(mode="after")
+    def _discard_names_its_token(self) -> "RerunArguments":
+        if self.Discard and self.ConfirmationToken is None:
+            raise PydanticCustomError(
+                "discard_without_token",
+                "{field}: give the ConfirmationToken of the dry run the user declined",
+                {"field": "Discard"},
+            )
+        return self
 
 
 def _approved_by(outcome: ElicitationResult[Any]) -> str | None:
@@ -68,9 +79,7 @@ def rerun_tool(guardrail_of: Callable[[Context[Any, Any]], Guardrail], approval:
 
         async def run() -> RerunResult:
             guardrail = guardrail_of(ctx)
-            if arguments.get("Discard"):
-                if token is None:
-                    raise ToolError("Discard: give the ConfirmationToken of the dry run the user declined")
+            if arguments.get("Discard") and token is not None:  # validation refused Discard without a token
                 return await guardrail.discard(prepared, token, actor_of(ctx))
             if token is None:
                 return await guardrail.dry_run(prepared, actor_of(ctx))
