@@ -19,10 +19,10 @@ from typing import Any
 
 import anyio
 
-from bench import batches, coldstart, latency, replicas
+from bench import batches, coldstart, context, latency, replicas
 from bench.stats import median, mib, ms, percentile, table, verdict
 
-SECTIONS = ("coldstart", "latency", "previews", "batches", "replicas")
+SECTIONS = ("coldstart", "latency", "previews", "batches", "replicas", "context")
 # Targets of issue 6 (for the benchmark, not timed tests).
 COLD_START_RATIO = 1.10
 IDLE_MEMORY_RATIO = 1.15
@@ -278,6 +278,38 @@ def _batches(runs: list[batches.BatchRun], out: list[str], summary: list[list[st
     out.append("")
 
 
+def _context(found: context.Context, out: list[str], summary: list[list[str]]) -> None:
+    summary.append(
+        [
+            "model-visible tools/list (name, title, description, inputSchema; compact JSON)",
+            f"{found.tools_list:,} B",
+            f"{len(found.tools)} tools",
+            "",
+            f"≤ {context.TOOLS_LIST_TARGET:,} B",
+            verdict(found.tools_list <= context.TOOLS_LIST_TARGET),
+        ]
+    )
+    summary.append(
+        [
+            f"a listed instance in find_schedule_instances (text; median of {found.listed})",
+            f"{found.row_median} B",
+            f"max {found.row_max} B",
+            "",
+            f"≤ {context.LISTED_INSTANCE_TARGET} B",
+            verdict(found.row_median <= context.LISTED_INSTANCE_TARGET),
+        ]
+    )
+    out.append("### What the model reads (seeded world, `mcp.Client` in memory)\n")
+    rows = [[name, f"{n:,}"] for name, n in found.tools.items()]
+    rows.append(["all tools, as one list", f"{found.tools_list:,}"])
+    out.append(table(["tool", "name+title+description+inputSchema (B)"], rows))
+    out.append(
+        f"\nfind_schedule_instances of {context.DAY} ({found.listed} instances, PageSize 100): {found.page_bytes:,} B "
+        f"of text; a row (one listed instance) {min(found.rows)}–{found.row_max} B, mean {found.row_mean:.0f} B. "
+        f"Dry-run preview of one failed instance with every code omitted: {found.preview_bytes:,} B of text.\n"
+    )
+
+
 def _plain(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
         return {k: _plain(v) for k, v in asdict(value).items()}
@@ -331,6 +363,10 @@ def main(argv: list[str] | None = None) -> int:
             shared = [anyio.run(replicas.rerun, workdir / f"replicas-{i}") for i in range(batch_runs)]
             raw["replicas"] = shared
             replicas.render(shared, out, summary)
+        if "context" in only:
+            print("== context cost (tools/list, a listed instance, a preview)", file=sys.stderr)
+            raw["context"] = found = context.run()
+            _context(found, out, summary)
     finally:
         if args.keep:
             print(f"work directory kept: {workdir}", file=sys.stderr)

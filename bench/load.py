@@ -84,10 +84,10 @@ def _script(plan: Plan, session: int, rng: random.Random) -> list[tuple[str, dic
     queries = plan.calls - 2 * plan.executions - plan.previews
     for n in range(queries):
         if n % 2:
-            steps.append(("get", {"task_id": _task(), "cur_run_date": simulator.day(rng.choice(spare))}))
+            steps.append(("get", {"TaskId": _task(), "CurRunDate": simulator.day(rng.choice(spare))}))
         else:
-            pick = {"state": ["failed"], "page": rng.randint(1, 5), "page_size": rng.choice([10, 20, 50])}
-            steps.append(("find", pick | ({"date_from": "2025-06-01"} if rng.random() < 0.5 else {})))
+            pick = {"StateName": ["failed"], "Page": rng.randint(1, 5), "PageSize": rng.choice([10, 20, 50])}
+            steps.append(("find", pick | ({"DateFrom": "2025-06-01"} if rng.random() < 0.5 else {})))
     rng.shuffle(steps)
     return steps
 

@@ -164,7 +164,7 @@ async def rerun(
             sim.clear()
 
             async def find(client: Client) -> None:
-                found = await client.call_tool("find_schedule_instances", {"state": ["failed"]})
+                found = await client.call_tool("find_schedule_instances", {"StateName": ["failed"]})
                 out.read_errors += bool(found.is_error)
 
             async with anyio.create_task_group() as tg:

@@ -17,7 +17,9 @@ from pydantic import BaseModel, ValidationError
 
 from wedata_mcp.models import InstanceApiOpsRequest, InstanceOpsDto, ProjectBaseInfoOpsRequest
 from wedata_mcp.models import RunRerunScheduleInstancesRequest as Request
+from wedata_mcp.models.schema import lean
 from wedata_mcp.sandbox.world import World
+from wedata_mcp.tools.approval import GUARDRAIL_ARGUMENTS
 from wedata_mcp.tools.rerun import RerunArguments
 
 DATE_FORMAT = "wedata-datetime"  # a custom JSON-schema format: the date-times the model accepts
@@ -74,12 +76,22 @@ def refine(published: dict[str, Any]) -> dict[str, Any]:
     their described fields only (plus some documented extras as any JSON), as the schema cannot say that the
     undescribed documented names are the only extras allowed."""
     schema = _walk(copy.deepcopy(published))
-    schema["properties"].pop("ConfirmationToken", None)
+    for guardrail_argument in GUARDRAIL_ARGUMENTS:  # ours, not the request's: each has its own tests
+        schema["properties"].pop(guardrail_argument, None)
     schema["additionalProperties"] = False
     defs = schema["$defs"]
     for definition in defs.values():
         definition["additionalProperties"] = False
     defs["InstanceOpsDto"]["properties"] |= {name: ANY_JSON for name in INSTANCE_EXTRAS}
+    # Validated and bound, but not spelled out to the model (SkipJsonSchema, a bare object): what it accepts.
+    defs["InstanceOpsDto"]["properties"] |= {
+        name: {"type": "string", "pattern": "^[A-Za-z0-9_-]{0,20}$"}
+        for name in ("TaskName", "WorkflowId", "WorkflowName", "ProjectId", "InstanceKey")
+    }
+    defs["ProjectBaseInfoOpsRequest"] = lean(ProjectBaseInfoOpsRequest.model_json_schema(), drop_null=True) | {
+        "additionalProperties": False
+    }
+    schema["properties"]["RequestBaseInfo"] = {"$ref": "#/$defs/ProjectBaseInfoOpsRequest"}
     schema["properties"]["Instances"] |= {"minItems": 1, "maxItems": 4}
     # Small enough to read in a failure report: the size of a value is not what these tests are about.
     schema["properties"]["MapParamList"] |= {"maxItems": 3}
@@ -136,7 +148,7 @@ def locally_valid(arguments: dict[str, Any]) -> bool:
 
 def normalized(arguments: dict[str, Any]) -> bytes:
     """The exact body these (valid) arguments would send."""
-    return Request.model_validate({k: v for k, v in arguments.items() if k != "ConfirmationToken"}).wire_body()
+    return Request.model_validate({k: v for k, v in arguments.items() if k not in GUARDRAIL_ARGUMENTS}).wire_body()
 
 
 def error_names(arguments: dict[str, Any]) -> list[str]:

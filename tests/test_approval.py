@@ -197,12 +197,26 @@ async def test_the_question_gives_the_resolved_totals_and_names_every_field_that
         token = preview.structured_content["ConfirmationToken"]
         await client.call_tool(TOOL, arguments | {"ConfirmationToken": token})
     (asked,) = person.asked
-    assert f"{radius['TotalCount']} instance(s) will rerun: " in asked, asked
+    # The preview's own headline, word for word: the person confirms what the assistant was shown.
+    assert preview.structured_content["Summary"] in asked, asked
     assert f"+ {radius['DownstreamCount']} downstream" in asked, asked
     for group in radius["ByProject"]:
-        assert f'{group["Count"]} in project "{group["Id"]}"' in asked, asked
+        assert f"{group['Count']} in project {group['Name']}" in asked, asked
+    assert "Not set: CheckParentType = " in asked, asked  # every omitted code, with what applies
     assert "Order: descending data time." in asked and "ParallelNum: 3." in asked, asked
     for name in ("ReDoParams", "MapParamList", "OperatorName"):
         assert f"  - {name}: " in asked, asked
     assert "zzq" not in asked and "qqx" not in asked  # named with a fingerprint, never the model's text
     assert "Skipped check: event listening is ignored (SkipEventListening=true)." in asked, asked
+
+
+async def test_discarding_through_a_client_that_elicits_asks_nobody_and_sends_nothing(tmp_path: Path) -> None:
+    person = Person("accept", {"confirm": True})
+    wire = Wire(new_sandbox())
+    async with Client(make_server(tmp_path, wire), elicitation_callback=person) as client:  # type: ignore[arg-type]
+        token = await preview_token(client)
+        with anyio.fail_after(10):
+            result = await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token, "Discard": True})
+    assert not result.is_error and result.structured_content is not None, text(result)
+    assert result.structured_content["Status"] == "discarded"
+    assert person.asked == [] and wire.sent == 0

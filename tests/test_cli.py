@@ -153,7 +153,7 @@ async def test_serve_sandbox_needs_no_account_and_keeps_its_own_audit_log(tmp_pa
     params = StdioServerParameters(command=sys.executable, args=["-m", "wedata_mcp", "serve", "--sandbox"], env=env)
     with anyio.fail_after(60):
         async with Client(params) as client:
-            result = await client.call_tool("find_schedule_instances", {"state": ["failed"]})
+            result = await client.call_tool("find_schedule_instances", {"StateName": ["failed"]})
             assert result.structured_content is not None
             instances = result.structured_content["Instances"]
             selection = [{k: i[k] for k in ("ProjectId", "TaskId", "CurRunDate")} for i in instances]
@@ -204,7 +204,7 @@ async def test_sandbox_prints_shell_lines_that_point_serve_and_tencents_sdk_at_i
             env = exports | {"HOME": str(tmp_path), "WEDATA_MCP_AUDIT_LOG": str(tmp_path / "audit.jsonl")}
             params = StdioServerParameters(command=sys.executable, args=["-m", "wedata_mcp", "serve"], env=env)
             async with Client(params) as client:
-                found = await client.call_tool("find_schedule_instances", {"state": ["failed"]})
+                found = await client.call_tool("find_schedule_instances", {"StateName": ["failed"]})
             # And Tencent's own SDK, given the same endpoint and key.
             http = HttpProfile(endpoint=exports["WEDATA_ENDPOINT"].removeprefix("http://"), protocol="http")
             sdk = wedata_client.WedataClient(

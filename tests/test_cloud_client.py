@@ -57,7 +57,7 @@ async def test_concurrent_tool_calls_share_one_limit_and_meet_no_request_limit(t
     with anyio.fail_after(30):
         async with Client(server) as client, anyio.create_task_group() as tg:
             for _ in range(45):  # at most 20 a second: this takes a little over two seconds
-                tg.start_soon(client.call_tool, "find_schedule_instances", {"state": ["failed"]})
+                tg.start_soon(client.call_tool, "find_schedule_instances", {"StateName": ["failed"]})
     requests = sandbox.requests("DescribeScheduleInstances", verified=None)
     assert len(requests) >= 45
     assert [r.error_code for r in requests if r.error_code] == []

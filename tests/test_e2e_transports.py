@@ -116,7 +116,7 @@ async def test_doc_example_dry_run_sends_nothing_then_token_sends_exactly_one_ve
     assert len(sent) == 1 and sent[0].verified
     expected = RunRerunScheduleInstancesRequest.model_validate(doc_example()).wire_params()
     assert sent[0].json() == expected == preview["Request"]
-    assert sent[0].body.decode() == preview["RequestBody"]
+    assert sent[0].body.decode() == json.dumps(preview["Request"])
     executed = result.structured_content
     assert executed is not None
     assert executed["Status"] == "executed"

@@ -6,6 +6,7 @@ and executed (never two for one confirmation), and that the same server process 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -41,8 +42,8 @@ ODS_PAYMENTS = {"TaskId": "20240226155530703", "CurRunDate": "2026-11-24 00:00:0
 DWS_ACTIVITY = {"TaskId": "20240318094455702", "CurRunDate": "2026-11-24 00:00:00"}  # failed yesterday
 RERUN = {"Instances": [ODS_PAYMENTS], "RerunType": "1"}
 OTHER_RERUN = {"Instances": [DWS_ACTIVITY], "RerunType": "1"}
-FIND = {"state": ["failed"], "date_from": "2026-11-24", "date_to": "2026-11-24"}
-GET = {"task_id": ODS_PAYMENTS["TaskId"], "cur_run_date": ODS_PAYMENTS["CurRunDate"]}
+FIND = {"StateName": ["failed"], "DateFrom": "2026-11-24", "DateTo": "2026-11-24"}
+GET = {"TaskId": ODS_PAYMENTS["TaskId"], "CurRunDate": ODS_PAYMENTS["CurRunDate"]}
 KINDS = [kind.value for kind in FaultKind]
 # A lasting fault costs the client's two backoffs (0.4 s + 0.8 s) per look-up: every kind where the answer differs
 # by kind (the read-only tools), a code, a status and a timeout where it does not (the preview's notes).
@@ -202,7 +203,9 @@ async def test_a_passing_fault_on_a_preview_look_up_is_retried_and_the_preview_i
         reads = cloud.reads()
         inject(cloud, kind, DESCRIBE)
         preview = structured(await client.call_tool(TOOL, RERUN))
-        assert preview["BlastRadius"] == clean["BlastRadius"] and preview["RequestBody"] == clean["RequestBody"]
+        assert preview["BlastRadius"] == clean["BlastRadius"] and json.dumps(preview["Request"]) == json.dumps(
+            clean["Request"]
+        )
         assert cloud.reads() - reads == reads + 1  # the same look-ups again, one of them tried twice
         assert cloud.reruns() == [] and events(tmp_path) == ["preview", "preview"]
         await still_serves(client, cloud)
@@ -227,9 +230,9 @@ async def test_a_lasting_fault_on_preview_look_ups_previews_the_exact_request_wi
         # Once the look-ups work again, the same request previews with a token and executes once.
         cloud.sandbox.faults.clear()
         again = structured(await client.call_tool(TOOL, RERUN))
-        assert again["RequestBody"] == preview["RequestBody"] and again["ConfirmationToken"]
+        assert json.dumps(again["Request"]) == json.dumps(preview["Request"]) and again["ConfirmationToken"]
         done = structured(await client.call_tool(TOOL, RERUN | {"ConfirmationToken": again["ConfirmationToken"]}))
-        assert done["Status"] == "executed" and done["RequestBody"] == preview["RequestBody"]
+        assert done["Status"] == "executed" and json.dumps(done["Request"]) == json.dumps(preview["Request"])
         assert cloud.executed() == 1
         await still_serves(client, cloud)
 

@@ -86,7 +86,7 @@ async def test_following_by_token_without_waiting_lists_the_unfinished(tmp_path:
     assert found["TotalCount"] == 3 and found["Finished"] is False
     assert {i["TaskId"] for i in found["Unfinished"]} == {chain_task(n) for n in (2, 3, 4)}
     assert found["WaitedSeconds"] == 0
-    assert '"Unfinished":[{"TaskId"' in text(result)  # compact JSON, as the model reads it
+    assert '"Unfinished":[["TaskId",' in text(result)  # compact JSON, instances as a table: as the model reads it
 
 
 async def test_following_what_was_never_executed_is_a_clear_error(tmp_path: Path) -> None:

@@ -58,11 +58,11 @@ def execute_once_exactly_as_previewed(live: Session, arguments: dict[str, Any], 
     note_answer(arguments, result)
     assert not is_crash(result) and "not executed" not in text(result), text(result)
     assert live.reruns_received() == reruns + 1
-    assert live.last_rerun_body() == preview["RequestBody"].encode()
+    assert live.last_rerun_body() == json.dumps(preview["Request"]).encode()
     if not result.is_error:  # an API refusal (unknown instance, CheckFather...) is an error, after sending
         assert result.structured_content is not None
         assert result.structured_content["Status"] == "executed"
-        assert result.structured_content["RequestBody"] == preview["RequestBody"]
+        assert json.dumps(result.structured_content["Request"]) == json.dumps(preview["Request"])
     again = live.call(arguments | {"ConfirmationToken": token})
     assert again.is_error or (again.structured_content or {}).get("Status") == "already_executed", text(again)
     assert live.reruns_received() == reruns + 1
@@ -128,7 +128,7 @@ def test_a_search_condition_sends_exactly_the_instances_its_preview_resolved(
     if not preview["ConfirmationToken"]:
         assert preview["BlastRadius"]["TotalCount"] in (0, None)
         return
-    assert json.loads(preview["RequestBody"])["Instances"]  # resolved into an explicit list
+    assert json.loads(json.dumps(preview["Request"]))["Instances"]  # resolved into an explicit list
     execute_once_exactly_as_previewed(live, arguments, preview)
     TRIED["search-binding"] += 1
 

@@ -25,8 +25,8 @@ GATED: dict[str, dict[str, Any]] = {"rerun_schedule_instances": doc_example()}
 READ_ACTIONS = frozenset({"DescribeScheduleInstances", "DagInstances", "DescribeInstanceLastLog"})
 # Read-only tools and arguments that exercise every read they make.
 READ_ONLY_EXAMPLES: dict[str, list[dict[str, Any]]] = {
-    "find_schedule_instances": [{}, {"state": ["failed"], "workflow": "ods", "date_from": "2026-11-24"}],
-    "get_schedule_instance": [{"task_id": "20240318094455702", "cur_run_date": "2026-11-24 00:00:00"}],
+    "find_schedule_instances": [{}, {"StateName": ["failed"], "WorkflowName": "ods", "DateFrom": "2026-11-24"}],
+    "get_schedule_instance": [{"TaskId": "20240318094455702", "CurRunDate": "2026-11-24 00:00:00"}],
     "get_instance_lineage": [{"TaskId": "20240318094455702", "CurRunDate": "2026-11-24 00:00:00", "Depth": 2}],
 }
 # Read-only tools about an execution: tried after one confirmed rerun (its token is passed as ConfirmationToken).

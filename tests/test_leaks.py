@@ -47,8 +47,8 @@ LOGGERS += ("tencentcloud_sdk_common",)
 
 ODS_PAYMENTS = {"TaskId": "20240226155530703", "CurRunDate": "2026-11-24 00:00:00"}  # failed yesterday
 DWS_ACTIVITY = {"TaskId": "20240318094455702", "CurRunDate": "2026-11-24 00:00:00"}  # failed yesterday
-FIND = {"state": ["failed"], "date_from": "2026-11-24", "date_to": "2026-11-24"}
-GET = {"task_id": ODS_PAYMENTS["TaskId"], "cur_run_date": ODS_PAYMENTS["CurRunDate"]}
+FIND = {"StateName": ["failed"], "DateFrom": "2026-11-24", "DateTo": "2026-11-24"}
+GET = {"TaskId": ODS_PAYMENTS["TaskId"], "CurRunDate": ODS_PAYMENTS["CurRunDate"]}
 
 
 def assert_no_canary(where: str, blob: str) -> None:

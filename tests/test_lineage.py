@@ -27,6 +27,12 @@ def chain(length: int, **kwargs: Any) -> Sandbox:
     return Sandbox(accounts={SECRET_ID: Account(SECRET_ID, SECRET_KEY)}, world=chain_world(length, **kwargs))
 
 
+def table_rows(table: list[list[Any]]) -> list[dict[str, Any]]:
+    """The text's table (a header row, then rows; null where a row has no value) as the rows it stands for."""
+    header, *body = table
+    return [{k: v for k, v in zip(header, row, strict=True) if v is not None} for row in body]
+
+
 def rows(listed: list[dict[str, Any]]) -> list[tuple[int, str, str, str]]:
     return [(i["Level"], i["TaskId"], i["StateName"], i["ProjectId"]) for i in listed]
 
@@ -51,17 +57,20 @@ async def test_lineage_three_levels_deep_names_every_instance_with_its_state_pro
         (3, chain_task(7), "waiting_upstream", CHAIN_PROJECTS[1]),
     ]
     assert found["Downstream"][1]["Via"] == chain_task(5)  # the same data time: its TaskId says it
-    assert found["Downstream"][0]["TaskName"] == "chain_step_5" and "Via" not in json.loads(text(result))["Upstream"][0]
+    shown = json.loads(text(result))
+    assert found["Downstream"][0]["TaskName"] == "chain_step_5" and "Via" not in table_rows(shown["Upstream"])[0]
     assert found["Projects"] == {CHAIN_PROJECTS[0]: "chain_1", CHAIN_PROJECTS[1]: "chain_2"}
-    # A listed instance costs the model at most 200 bytes of text.
-    listed = json.loads(text(result))["Downstream"]
-    assert max(len(json.dumps(i, separators=(",", ":"), ensure_ascii=False).encode()) for i in listed) <= 200
+    # The text lists instances as a table, and a listed instance costs the model at most 200 bytes of it.
+    assert table_rows(shown["Downstream"]) == [
+        {k: v for k, v in i.items() if v is not None} for i in found["Downstream"]
+    ]
+    assert max(len(json.dumps(row, separators=(",", ":")).encode()) for row in shown["Downstream"][1:]) <= 200
     assert found["Complete"] is True and found["Unresolved"] == []
     assert sorted(found["Deeper"]) == ["downstream", "upstream"]  # level 3 had instances: deeper was not asked
     assert wire.sent == 0
-    # The text is compact JSON without nulls: what the model reads.
-    assert text(result) == json.dumps(json.loads(text(result)), separators=(",", ":"), ensure_ascii=False)
-    assert "null" not in text(result)
+    # The text is compact JSON whose only nulls are a table's empty cells: what the model reads.
+    assert text(result) == json.dumps(shown, separators=(",", ":"), ensure_ascii=False)
+    assert "null" not in json.dumps({k: v for k, v in shown.items() if k not in ("Upstream", "Downstream")})
 
 
 async def test_lineage_in_one_direction_stops_where_the_chain_ends(tmp_path: Path) -> None:

@@ -58,7 +58,7 @@ async def test_rerun_what_failed_last_night_in_a_workflow_touches_only_those_ins
         found = await call(
             client,
             "find_schedule_instances",
-            {"workflow": "ods_ingest", "state": ["failed"], "date_from": "2026-11-24", "date_to": "2026-11-24"},
+            {"WorkflowName": "ods_ingest", "StateName": ["failed"], "DateFrom": "2026-11-24", "DateTo": "2026-11-24"},
         )
         assert [(i["TaskId"], i["StateName"]) for i in found["Instances"]] == [(ODS_PAYMENTS, "failed")]
         instances = [{"TaskId": i["TaskId"], "CurRunDate": i["CurRunDate"]} for i in found["Instances"]]
@@ -268,8 +268,8 @@ async def test_when_look_ups_fail_the_preview_comes_back_without_a_token_and_not
 
 async def test_cloud_text_with_instructions_comes_back_only_as_data(tmp_path: Path) -> None:
     async with Client(make_server(tmp_path, Wire(seeded()))) as client:
-        found = await call(client, "find_schedule_instances", {"task": ADS_PARTNER_EXPORT})
-        detail = await call(client, "get_schedule_instance", {"task_id": ADS_PARTNER_EXPORT, "cur_run_date": YESTERDAY})
+        found = await call(client, "find_schedule_instances", {"TaskId": ADS_PARTNER_EXPORT})
+        detail = await call(client, "get_schedule_instance", {"TaskId": ADS_PARTNER_EXPORT, "CurRunDate": YESTERDAY})
         preview = await call(
             client, TOOL, {"Instances": [{"TaskId": ADS_PARTNER_EXPORT, "CurRunDate": YESTERDAY}], "RerunType": "1"}
         )
@@ -289,7 +289,7 @@ async def test_instruction_like_errors_and_logs_from_the_cloud_come_back_only_as
     failed = sandbox.world.instances[InstanceKey(DWS_USER_ACTIVITY, YESTERDAY)]
     failed.error_desc = INJECTION
     failed.log.append(INJECTION)
-    ask = {"task_id": DWS_USER_ACTIVITY, "cur_run_date": YESTERDAY}
+    ask = {"TaskId": DWS_USER_ACTIVITY, "CurRunDate": YESTERDAY}
 
     # And an API error whose Message carries the same text.
     def hostile(request: httpx.Request) -> httpx.Response:
@@ -300,10 +300,11 @@ async def test_instruction_like_errors_and_logs_from_the_cloud_come_back_only_as
     arguments = {"Instances": [{"TaskId": DWS_USER_ACTIVITY, "CurRunDate": YESTERDAY}], "RerunType": "1"}
     async with Client(make_server(tmp_path, wire)) as client:
         detail = await call(client, "get_schedule_instance", ask)
-        found = await call(client, "find_schedule_instances", {"task": DWS_USER_ACTIVITY, "date_from": "2026-11-24"})
+        found = await call(client, "find_schedule_instances", {"TaskId": DWS_USER_ACTIVITY, "DateFrom": "2026-11-24"})
         preview, refused = await preview_and_execute(client, arguments)
     assert detail["Instance"]["ErrorDesc"] == INJECTION and INJECTION in detail["LastLogLines"]
-    assert found["Instances"][0]["ErrorDesc"] == INJECTION
+    # A listed row shows the start of the error (get_schedule_instance shows it whole).
+    assert INJECTION.startswith(found["Instances"][0]["ErrorDesc"].removesuffix("…"))
     # The server's own prose never carries it: only the data fields do.
     prose = [detail["Note"], found["Note"], preview["Summary"], preview["NextStep"], *preview["Warnings"]]
     assert all("ignore previous" not in p.lower() for p in prose), prose
@@ -316,9 +317,9 @@ async def test_instruction_like_errors_and_logs_from_the_cloud_come_back_only_as
 
 async def test_find_pages_can_be_followed(tmp_path: Path) -> None:
     async with Client(make_server(tmp_path, Wire(seeded()))) as client:
-        first = await call(client, "find_schedule_instances", {"date_from": "2026-11-24", "page_size": 5})
+        first = await call(client, "find_schedule_instances", {"DateFrom": "2026-11-24", "PageSize": 5})
         second = await call(
-            client, "find_schedule_instances", {"date_from": "2026-11-24", "page_size": 5, "page": first["NextPage"]}
+            client, "find_schedule_instances", {"DateFrom": "2026-11-24", "PageSize": 5, "Page": first["NextPage"]}
         )
     assert first["TotalCount"] == 12 and first["NextPage"] == 2 and len(first["Instances"]) == 5
     assert not {i["TaskId"] for i in first["Instances"]} & {i["TaskId"] for i in second["Instances"]}
@@ -326,9 +327,7 @@ async def test_find_pages_can_be_followed(tmp_path: Path) -> None:
 
 async def test_get_schedule_instance_shows_error_and_last_log_lines(tmp_path: Path) -> None:
     async with Client(make_server(tmp_path, Wire(seeded()))) as client:
-        detail = await call(
-            client, "get_schedule_instance", {"task_id": DWS_USER_ACTIVITY, "cur_run_date": "2026-11-24"}
-        )
+        detail = await call(client, "get_schedule_instance", {"TaskId": DWS_USER_ACTIVITY, "CurRunDate": "2026-11-24"})
     assert detail["Instance"]["StateName"] == "failed"
     assert "memory" in (detail["Instance"]["ErrorDesc"] or "")
     assert any("ERROR" in line for line in detail["LastLogLines"])
@@ -336,8 +335,8 @@ async def test_get_schedule_instance_shows_error_and_last_log_lines(tmp_path: Pa
 
 async def test_bad_dates_in_read_tools_name_the_field(tmp_path: Path) -> None:
     async with Client(make_server(tmp_path, Wire(seeded()))) as client:
-        result = await client.call_tool("find_schedule_instances", {"date_from": "last night"})
-    assert result.is_error and "date_from" in text(result)
+        result = await client.call_tool("find_schedule_instances", {"DateFrom": "last night"})
+    assert result.is_error and text(result).startswith("DateFrom: ")
 
 
 async def test_a_preview_says_what_how_many_which_scope_and_which_checks_are_skipped(tmp_path: Path) -> None:
@@ -351,9 +350,21 @@ async def test_a_preview_says_what_how_many_which_scope_and_which_checks_are_ski
     async with Client(make_server(tmp_path, Wire(seeded()))) as client:
         preview = await call(client, TOOL, arguments)
     summary, warnings = preview["Summary"], preview["Warnings"]
-    assert summary.startswith(f"Rerun 1 instance(s), first task {ODS_PAYMENTS} at {YESTERDAY}"), summary
-    assert "downstream" in summary and "4 instance(s) rerun (3 downstream)" in summary, summary
-    assert "CheckFather=false" in summary and "SkipEventListening=true" in summary, summary
+    assert summary == "4 instances will rerun: 1 selected + 3 downstream (4 in project retail_dw).", summary
+    plan = preview["Plan"]
+    assert plan["RequestedCount"] == 1 and plan["DownstreamScope"] == "within the same project"
+    assert plan["Instances"] == [
+        {
+            "TaskId": ODS_PAYMENTS,
+            "CurRunDate": YESTERDAY,
+            "TaskName": "ods_payments_sync",
+            "StateName": "failed",
+            "WorkflowName": "ods_ingest_nightly",
+            "ProjectId": "127890865433555",
+            "LastError": "Communications link failure: connect timed out to mysql-payments-ro.internal:3306"
+            " (3 attempts)",
+        }
+    ]
     assert "Check skipped: event listening is ignored (SkipEventListening=true)." in warnings, warnings
     assert "Check skipped: upstream (parent) completion is not checked (CheckFather=false)." in warnings, warnings
 
@@ -372,19 +383,20 @@ GROWTH_BI = "1485413914375667"  # ads_sales_dashboard, ads_user_retention, ads_p
 @pytest.mark.parametrize(
     ("filters", "tasks"),
     [
-        ({"owner": "dave"}, {"dws_daily_sales", "dws_user_activity"}),
-        ({"project_id": GROWTH_BI}, {"ads_sales_dashboard", "ads_user_retention", "ads_partner_export"}),
-        ({"keyword": "payments"}, {"ods_payments_sync", "dwd_payments_clean"}),
-        ({"keyword": "20240226155530703"}, {"ods_payments_sync"}),  # a task ID
-        ({"task": "user"}, {"ods_users_sync", "dwd_users_clean", "dws_user_activity", "ads_user_retention"}),
-        ({"owner": "dave", "state": ["failed"]}, {"dws_user_activity"}),
+        ({"Owner": "dave"}, {"dws_daily_sales", "dws_user_activity"}),
+        ({"ProjectId": GROWTH_BI}, {"ads_sales_dashboard", "ads_user_retention", "ads_partner_export"}),
+        ({"Keyword": "payments"}, {"ods_payments_sync", "dwd_payments_clean"}),
+        ({"Keyword": "20240226155530703"}, {"ods_payments_sync"}),  # a task ID
+        ({"TaskName": "user"}, {"ods_users_sync", "dwd_users_clean", "dws_user_activity", "ads_user_retention"}),
+        ({"Owner": "dave", "StateName": ["failed"]}, {"dws_user_activity"}),
+        ({"ProjectName": "Growth_BI"}, {"ads_sales_dashboard", "ads_user_retention", "ads_partner_export"}),
     ],
-    ids=["owner", "project", "keyword-name", "keyword-id", "task-name", "owner-and-state"],
+    ids=["owner", "project", "keyword-name", "keyword-id", "task-name", "owner-and-state", "project-name"],
 )
 async def test_find_filters_select_what_people_ask_for(
     tmp_path: Path, filters: dict[str, Any], tasks: set[str]
 ) -> None:
-    day = {"date_from": "2026-11-24", "date_to": "2026-11-24"}
+    day = {"DateFrom": "2026-11-24", "DateTo": "2026-11-24"}
     async with Client(make_server(tmp_path, Wire(seeded()))) as client:
         found = await call(client, "find_schedule_instances", filters | day)
     names = {i["TaskName"].split(" [")[0] for i in found["Instances"]}

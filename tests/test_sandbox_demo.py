@@ -32,7 +32,7 @@ def test_demo_shows_preview_confirmation_execution_and_changed_states() -> None:
     assert -1 not in positions, [s for s, p in zip(steps, positions, strict=True) if p == -1]
     assert positions == sorted(positions), "the transcript's steps are out of order"
     assert f"{ODS_PAYMENTS}  2026-11-24 00:00:00  failed -> success" in out
-    assert "waiting for upstream -> success" in out
+    assert "waiting_upstream -> success" in out  # states as find_schedule_instances names them (StateName)
     # One clock: the token expires on the simulator's calendar (2026-11-2x), not the wall clock's.
     assert "(expires 2026-11-2" in out, out[out.find("ConfirmationToken:") :][:200]
     # The simulator's local key is printed nowhere (the SecretId is fine to show; the key never).

@@ -164,7 +164,7 @@ async def test_three_replicas_on_one_account_share_wedatas_quota_and_meet_no_req
             results: list[Any] = []
 
             async def find(client: Client) -> None:
-                results.append(await client.call_tool("find_schedule_instances", {"state": ["failed"]}))
+                results.append(await client.call_tool("find_schedule_instances", {"StateName": ["failed"]}))
 
             # 20 at once from each: alone, each replica's own limiter would let all of them go in the first second.
             async with anyio.create_task_group() as tg:
@@ -222,7 +222,7 @@ async def test_a_replica_whose_redis_is_unreachable_sends_nothing(
     unreachable = unreachable_redis
     with anyio.fail_after(60):
         async with replicas(url, tmp_path, unreachable, 1) as (client,):
-            found = await client.call_tool("find_schedule_instances", {"state": ["failed"]})
+            found = await client.call_tool("find_schedule_instances", {"StateName": ["failed"]})
             preview = await client.call_tool(TOOL, _rerun(0))
             forged = await client.call_tool(TOOL, _rerun(0) | {"ConfirmationToken": "x" * 40})
     assert found.is_error and "rate limit that replicas share could not be checked" in _text(found), _text(found)

@@ -20,7 +20,6 @@ import anyio
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from wedata_mcp.sandbox import states
 from wedata_mcp.sandbox.app import Sandbox
 from wedata_mcp.sandbox.cli import default_sandbox, sandbox_env
 from wedata_mcp.sandbox.expansion import expand_rerun
@@ -54,9 +53,9 @@ class Transcript:
     def table(self, rows: Sequence[dict[str, Any]], before: dict[tuple[str, str], str] | None = None) -> None:
         for row in rows:
             key = (row["TaskId"], row["CurRunDate"])
-            state = states.name(str(row["State"]))
+            state = str(row["StateName"])
             if before is not None:
-                state = f"{states.name(before.get(key, '?'))} -> {state}"
+                state = f"{before.get(key, '?')} -> {state}"
             name = str(row.get("TaskName") or "")
             name = name if len(name) <= 48 else name[:47] + "…"  # task names are cloud data: shown, not obeyed
             error = f"  ({row['ErrorDesc']})" if row.get("ErrorDesc") else ""
@@ -85,9 +84,9 @@ class Finder:
 
     async def find(self, day: str, *, failed: bool = False, task_ids: set[str] | None = None) -> list[dict[str, Any]]:
         """Instances with data time `day` ('YYYY-MM-DD HH:MM:SS'): the failed ones, or those of `task_ids`."""
-        arguments: dict[str, Any] = {"date_from": day[:10], "date_to": day[:10], "page_size": 100}
+        arguments: dict[str, Any] = {"DateFrom": day[:10], "DateTo": day[:10], "PageSize": 100}
         if failed:
-            arguments["state"] = ["failed"]
+            arguments["StateName"] = ["failed"]
         result = await self._client.call_tool(FIND_TOOL, arguments)
         items = None if result.is_error else _instances_in(result.structured_content)
         if items is None:
@@ -174,7 +173,8 @@ async def _flow(sandbox: Sandbox, env: dict[str, str], work: Path, out: TextIO) 
             )
             rerun_tasks = {k.task_id for k in covered}
             before = {
-                (i["TaskId"], i["CurRunDate"]): str(i["State"]) for i in await finder.find(day, task_ids=rerun_tasks)
+                (i["TaskId"], i["CurRunDate"]): str(i["StateName"])
+                for i in await finder.find(day, task_ids=rerun_tasks)
             }
 
             t.step("3. Confirmation")
@@ -197,7 +197,7 @@ async def _flow(sandbox: Sandbox, env: dict[str, str], work: Path, out: TextIO) 
             t.say(f"after the simulated scheduler ran them (simulated now {sandbox.now():%H:%M}):", indent=2)
             after = await finder.find(day, task_ids=rerun_tasks)
             t.table(after, before)
-            again = [str(i["TaskId"]) for i in after if str(i["State"]) in states.FAILED_CODES]
+            again = [str(i["TaskId"]) for i in after if i["StateName"] == "failed"]
             if again:
                 t.say(
                     f"{len(again)} instance(s) failed again ({', '.join(again)}): a rerun does not fix every "

@@ -61,23 +61,17 @@ def approval_message(prepared: PreparedRerun, totals: Totals | None) -> str:
     params = prepared.params
     lines = [f"Confirm a WeData rerun in region {_quoted(prepared.where.region)}."]
     if totals is not None:
-        projects = ", ".join(f"{count} in project {_quoted(project)}" for project, count in totals.by_project)
-        lines.append(
-            f"{totals.total} instance(s) will rerun: {totals.selected} selected + {totals.downstream} downstream"
-            + (f" ({projects})." if projects else ".")
-        )
+        lines.append(preview.headline(totals))  # the preview's own headline: project labels are plain names or IDs
         if len(totals.by_project) > 1:
             lines.append(f"Warning: the rerun crosses {len(totals.by_project)} projects.")
-        if totals.not_found:
-            lines.append(f"Warning: {totals.not_found} requested instance(s) were not found in WeData.")
-    if the_plan.SelectedCount:
-        lines.append(f"Instances selected: {the_plan.SelectedCount}.")
+    if the_plan.RequestedCount:
+        lines.append(f"Instances selected: {the_plan.RequestedCount}.")
         if isinstance(the_plan, preview.KeyedRerunPlan):
             lines.extend(f"  - instance {_quoted(i.InstanceKey)}" for i in the_plan.Instances[:LISTED])
         else:
             lines.extend(f"  - task {_quoted(i.TaskId)} at {i.CurRunDate}" for i in the_plan.Instances[:LISTED])
-        if the_plan.SelectedCount > LISTED:
-            lines.append(f"  - ... and {the_plan.SelectedCount - LISTED} more")
+        if the_plan.RequestedCount > LISTED:
+            lines.append(f"  - ... and {the_plan.RequestedCount - LISTED} more")
     else:
         lines.append("Instances: chosen by WeData from a search condition when the rerun runs.")
     lines.append(f"Reruns: {the_plan.Reruns}.")
@@ -86,8 +80,10 @@ def approval_message(prepared: PreparedRerun, totals: Totals | None) -> str:
     if "DependentWay" in params:
         lines.append(f"Dependency mode: {DEPENDENT_WAY[params['DependentWay']]}.")
     if "DataTimeOrder" in params:
-        lines.append(f"Order: {DATA_TIME_ORDER[params['DataTimeOrder']]}.")
-    lines.extend(f"Skipped check: {check}." for check in the_plan.SkippedChecks)
+        order = params["DataTimeOrder"]
+        lines.append(f"Order: {DATA_TIME_ORDER[order]}{' data time' if order else ''}.")
+    lines.extend(f"Not set: {field} = {words}." for field, words in the_plan.Omitted.items())
+    lines.extend(f"Skipped check: {check}." for check in prepared.effect.skipped_checks)
     # Parameters that change how the rerun runs, beyond what and how far: named whenever given.
     lines.extend(f"{name}: {_quoted(params[name])}." for name in prepared.api.how if name in params)
     custom = [name for name in prepared.api.custom if name in params]

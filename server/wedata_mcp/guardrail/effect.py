@@ -17,6 +17,8 @@ from wedata_mcp.models.codes import (
 )
 from wedata_mcp.models.v2025 import SON_RANGE_TYPE, SON_RANGE_TYPE_WIDEST, RerunTaskInstancesAsyncRequest
 
+CHECK_FATHER_UNSET = "upstream completion is not checked (CheckFather not set: WeData documents no default)"
+
 
 @dataclass(frozen=True, slots=True)
 class Effect:
@@ -30,6 +32,12 @@ class Effect:
     upstream_check: Literal["covered", "selected", "none"]  # whose upstream WeData is asked to check
     skipped_checks: tuple[str, ...]
     omitted: tuple[str, ...]  # codes left out, read as their widest effect
+
+    @property
+    def scope_code(self) -> str | None:
+        """The scope's code in the request's own table (SonInstanceType, or 2025-08-06's SonRangeType)."""
+        tables = (SON_INSTANCE_TYPE, SON_RANGE_TYPE)
+        return next((k for table in tables for k, v in table.items() if v is self.scope), None)
 
 
 def effect_of(request: RunRerunScheduleInstancesRequest) -> Effect:
@@ -46,7 +54,7 @@ def effect_of(request: RunRerunScheduleInstancesRequest) -> Effect:
     # A check counts only when asked for explicitly: CheckFather true, and CheckParentType not NONE.
     if request.CheckFather is None:
         omitted.append("CheckFather")
-        skipped.append("upstream completion is not checked (CheckFather not set: WeData documents no default)")
+        skipped.append(CHECK_FATHER_UNSET)
     elif request.CheckFather is False:
         skipped.append("upstream (parent) completion is not checked (CheckFather=false)")
     if request.CheckParentType == "NONE":

@@ -13,6 +13,7 @@ from wedata_mcp.guardrail.audit import AuditSink, ScopedAudit
 from wedata_mcp.guardrail.blast import Resolution, Resolver, selection_digest, state_class
 from wedata_mcp.guardrail.policy import ExecutionBudget, Policy, PolicyError
 from wedata_mcp.guardrail.prepared import PreparedRerun, RerunRequest, prepare, where_for
+from wedata_mcp.guardrail.preview import project_label
 from wedata_mcp.guardrail.radius import blast_radius
 from wedata_mcp.guardrail.results import RerunResult, build_result, next_step, result_model, shown_endpoint
 from wedata_mcp.guardrail.sending import Progress, Sender
@@ -20,6 +21,9 @@ from wedata_mcp.guardrail.store import Recorded, TokenStore
 from wedata_mcp.guardrail.tokens import Token, TokenAuthority, TokenError, Totals
 from wedata_mcp.models import InstanceOpsDto, RunRerunScheduleInstancesRequest
 from wedata_mcp.models.describe import InstanceOpsView
+
+# What a discarded token's later use answers (it replays as the token's recorded outcome).
+DISCARDED = "the person declined this rerun and its ConfirmationToken was discarded"
 
 __all__ = ["Guardrail", "RefusedError", "ReplayedError", "RerunResult", "StalePreviewError"]
 
@@ -132,18 +136,26 @@ class Guardrail:
             total=radius.TotalCount or 0,
             selected=len(found.selected) if found.reruns_selection else 0,
             downstream=radius.DownstreamCount or 0,
-            by_project=tuple((g.Id or "unknown", g.Count) for g in radius.ByProject),
+            by_project=tuple((project_label(g.Id, g.Name), g.Count) for g in radius.ByProject),
             not_found=len(found.missing),
         )
         digest = selection_digest(found.selected, found.missing)
         generation = await self._store.generation()
         token = self._authority.mint(
-            self._bound(final), digest, asked, totals, principal=principal_of(actor), generation=generation
+            self._bound(final),
+            digest,
+            asked,
+            totals,
+            principal=principal_of(actor),
+            generation=generation,
+            fingerprints=prepared.fingerprints,  # as asked: a later call is compared with what it asks
         )
         result = build_result(
             "dry_run",
             final,
+            found=found,
             radius=radius,
+            totals=totals,
             ConfirmationToken=token.value,
             ExpiresAt=datetime.fromtimestamp(token.expires_at, UTC).isoformat(),
             step="dry_run",
@@ -169,9 +181,20 @@ class Guardrail:
     ) -> RerunResult:
         """A preview without a token: the server cannot vouch for what the rerun would touch."""
         self._audit_refusal("preview", prepared, actor, token_id=None, unresolved=why)
-        result = build_result("dry_run", prepared, radius=radius, step="unresolved")
+        result = build_result("dry_run", prepared, found=found, radius=radius, step="unresolved")
         result.Warnings.append(f"{why}; no ConfirmationToken was issued.")
         return result
+
+    def _open_as_asked(self, prepared: PreparedRerun, token_value: str, principal: str) -> Token:
+        """The token, checked against the request as the caller asked it (a SearchCondition before it is resolved);
+        a mismatch names the arguments that differ."""
+        if self._resolves_search(prepared):
+            return self._authority.open(
+                token_value, None, principal=principal, asked=self._bound(prepared), fingerprints=prepared.fingerprints
+            )
+        return self._authority.open(
+            token_value, self._bound(prepared), principal=principal, fingerprints=prepared.fingerprints
+        )
 
     async def would_send(self, prepared: PreparedRerun, token_value: str, actor: dict[str, Any]) -> Token | None:
         """The token, if it could let this request be sent now (authentic, bound, unexpired, unused); else None.
@@ -179,12 +202,7 @@ class Guardrail:
         # A SearchCondition request is bound to the list it resolves to: check it as asked here, the binding
         # after the gate re-resolves it.
         try:
-            if self._resolves_search(prepared):
-                token = self._authority.open(
-                    token_value, None, principal=principal_of(actor), asked=self._bound(prepared)
-                )
-            else:
-                token = self._authority.open(token_value, self._bound(prepared), principal=principal_of(actor))
+            token = self._open_as_asked(prepared, token_value, principal_of(actor))
             self._authority.check_unexpired(token)
             await self._store.remembers(token.generation)
         except (TokenError, MissingCredentialsError):
@@ -206,7 +224,7 @@ class Guardrail:
         principal = principal_of(actor)
         try:
             if self._resolves_search(prepared):
-                token = self._authority.open(token_value, None, principal=principal, asked=self._bound(prepared))
+                token = self._open_as_asked(prepared, token_value, principal)
                 # Before the replay check: a store that forgot since the dry run cannot say the token is unused.
                 await self._store.remembers(token.generation)
                 if await self._store.is_claimed(token.token_id):
@@ -214,7 +232,10 @@ class Guardrail:
                 selection = await self._current_selection(prepared)
                 prepared = self.prepare(_with_instances(prepared.request, selection))
                 self._check_request(prepared, actor)
-            token = self._authority.open(token_value, self._bound(prepared), principal=principal)
+            if selection is None:
+                token = self._open_as_asked(prepared, token_value, principal)
+            else:  # the list the SearchCondition resolved to now: only its binding can say it is the same
+                token = self._authority.open(token_value, self._bound(prepared), principal=principal)
             await self._store.remembers(token.generation)
             if await self._store.is_claimed(token.token_id):
                 return await self._replay(prepared, token, actor)
@@ -243,6 +264,28 @@ class Guardrail:
             self._audit_refusal("refused", prepared, actor, rule=exc.rule, reason=str(exc), token_id=token.token_id)
             raise
         return await self._sender.send(prepared, token, actor | {"approved_by": approved_by}, progress)
+
+    async def discard(self, prepared: PreparedRerun, token_value: str, actor: dict[str, Any]) -> RerunResult:
+        """The person said no: the token (for these arguments, this person) is claimed without sending, its
+        outcome recorded so that any later use of it replays "discarded" and sends nothing; audited."""
+        try:
+            token = self._open_as_asked(prepared, token_value, principal_of(actor))
+            self._authority.check_unexpired(token)  # an expired token cannot be used anyway
+            await self._store.remembers(token.generation)
+            if not await self._store.claim(token.token_id, token.expires_at, token.generation):
+                raise TokenError("ConfirmationToken was already used or discarded; nothing was sent")
+        except (TokenError, MissingCredentialsError) as exc:
+            self._audit_refusal("rejected", prepared, actor, reason=str(exc))
+            raise
+        await self._store.record(token.token_id, Recorded(error=DISCARDED))
+        self._audit.write(
+            "discarded",
+            action=prepared.where.action,
+            actor=actor,
+            request_hash=prepared.body_hash,
+            token_id=token.token_id,
+        )
+        return build_result("discarded", prepared, totals=token.totals, step="discarded")
 
     async def _current_selection(self, prepared: PreparedRerun) -> list[InstanceOpsView]:
         try:

@@ -14,12 +14,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from wedata_mcp.guardrail.effect import Effect, effect_of, effect_of_async
+from wedata_mcp.guardrail.effect import CHECK_FATHER_UNSET, Effect, effect_of, effect_of_async
 from wedata_mcp.models import ACTION, VERSION, RunRerunScheduleInstancesRequest
 from wedata_mcp.models.request import wire_bytes
 from wedata_mcp.models.v2025 import RERUN_ACTION_2025, VERSION_2025, RerunTaskInstancesAsyncRequest
 
-__all__ = ["API_2021", "API_2025", "Effect", "PreparedRerun", "RerunApi", "RerunRequest", "Where", "effect_of"]
+__all__ = [
+    "API_2021",
+    "API_2025",
+    "CHECK_FATHER_UNSET",
+    "Effect",
+    "PreparedRerun",
+    "RerunApi",
+    "RerunRequest",
+    "Where",
+    "effect_of",
+]
 
 RerunRequest = RunRerunScheduleInstancesRequest | RerunTaskInstancesAsyncRequest
 
@@ -125,6 +135,7 @@ class PreparedRerun:
     instances: tuple[str, ...]  # every explicitly selected instance ('TaskId@CurRunDate' or InstanceKey), in order
     batches: tuple[Batch, ...]
     batch_refusal: str | None  # why the request cannot be split safely, when it would need to be
+    fingerprints: tuple[tuple[str, str], ...]  # (field, short hash of its value) per parameter sent, for a token
 
     @property
     def keys(self) -> list[tuple[str, str]]:
@@ -153,6 +164,16 @@ def binding_of(where: Where, body_hash: str) -> str | None:
 def where_for(request: RerunRequest, region: str, endpoint: str, secret_id: str | None) -> Where:
     api = api_of(request)
     return Where(api.action, api.version, region, endpoint, secret_id)
+
+
+FINGERPRINT_HEX = 8  # per field: enough to say which argument changed; the binding still covers every byte
+
+
+def fingerprints_of(params: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """A short digest of each parameter's value, so a token for other arguments can name the fields that differ."""
+    return tuple(
+        (name, hashlib.sha256(wire_bytes(value)).hexdigest()[:FINGERPRINT_HEX]) for name, value in params.items()
+    )
 
 
 def prepare(request: RerunRequest, where: Where, batch_size: int) -> PreparedRerun:
@@ -196,4 +217,5 @@ def prepare(request: RerunRequest, where: Where, batch_size: int) -> PreparedRer
         instances=names,
         batches=batches,
         batch_refusal=refusal,
+        fingerprints=fingerprints_of(params),
     )

@@ -1,25 +1,52 @@
-"""What a prepared rerun would do, in words and numbers built only from the validated request and the code table."""
+"""What a prepared rerun would do, in words and numbers built only from the validated request, the code table and
+what the look-ups found: one headline, the plan, every omitted code with the value that applies, and warnings."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from wedata_mcp.guardrail.prepared import PreparedRerun
-from wedata_mcp.models.codes import DEPENDENT_WAY, RERUN_TYPE
+from wedata_mcp.guardrail.prepared import CHECK_FATHER_UNSET, PreparedRerun
+from wedata_mcp.guardrail.tokens import Totals
+from wedata_mcp.models.codes import DEPENDENT_WAY, OMITTED, RERUN_TYPE, omitted_words, state_group, state_name
+from wedata_mcp.models.describe import InstanceOpsView
 
 MAX_LISTED = 20
+NAMED = 5  # instances named in one warning
+ERROR_LINE = 120  # characters of a failed instance's last error line
+# A project name stands in the headline only when it is plainly a name (letters, digits, '_', '.', '-', CJK):
+# anything else is cloud text that could read as an instruction (invariant 4), so its ID stands there instead.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.\-\u4e00-\u9fff]{1,64}")
+# What rerunning a selected instance does, by the state it is in now (only failed is the expected case).
+_STATE_EFFECT: dict[str, str] = {
+    "running": "rerunning restarts a job that is still running (the runs may overlap, or WeData may refuse it)",
+    "waiting_event": "it has not run yet: a rerun starts it again before its event, unless SkipEventListening",
+    "waiting_upstream": "it has not run yet (waiting for upstream): a rerun does not make its upstream finish",
+    "waiting_run": "it is queued to run: a rerun queues it again",
+    "failed_retrying": "WeData is still retrying it: a rerun starts another run beside the retries",
+    "success": "it already succeeded: a rerun recomputes its data (and its downstream's, if they rerun)",
+    "skipped": "it was skipped by its branch: a rerun runs it anyway",
+}
 
 
 class PlannedInstance(BaseModel):
+    """A selected instance; what the look-ups found of it (names are WeData's data)."""
+
     TaskId: str
     CurRunDate: str
-    WorkflowId: str | None = None
+    TaskName: str | None = None
+    StateName: str | None = None
+    WorkflowName: str | None = None
     ProjectId: str | None = None
+    LastError: str | None = Field(None, description="A failed instance's last error line (WeData's data).")
 
 
 class PlannedKey(BaseModel):
+    """A selected instance of API 2025-08-06, by its InstanceKey."""
+
     InstanceKey: str
     ProjectId: str | None = None
 
@@ -27,14 +54,13 @@ class PlannedKey(BaseModel):
 class RerunPlan(BaseModel):
     """The shape of the rerun, at a glance."""
 
-    Selection: Literal["instances", "search_condition"] = Field(
-        description="Whether instances are listed explicitly or selected by WeData from SearchCondition."
-    )
-    SelectedCount: int | None = Field(description="Instances explicitly selected (None: decided by WeData).")
+    Selection: Literal["instances", "search_condition"]
+    RequestedCount: int | None = Field(description="Instances listed in the request (None: chosen by WeData).")
     Instances: list[PlannedInstance] = Field(description=f"The first {MAX_LISTED} selected instances.")
-    Reruns: str = Field(description="What reruns: the instances, their downstream, or both.")
-    DownstreamScope: str | None = Field(description="How far downstream reaches, when downstream reruns.")
-    SkippedChecks: list[str] = Field(description="Safety checks this request turns off.")
+    Reruns: str
+    DownstreamScope: str | None = Field(None, description="How far downstream reaches, when it reruns.")
+    DependentWay: str | None = None
+    Omitted: dict[str, str] = Field(description="Each code left out: the value that applies, and why.")
 
 
 class KeyedRerunPlan(RerunPlan):
@@ -46,78 +72,118 @@ class KeyedRerunPlan(RerunPlan):
     )
 
 
-def plan(prepared: PreparedRerun) -> RerunPlan:
-    api, effect = prepared.api, prepared.effect
-    listed: list[Any] = prepared.params.get(api.selection_field) or []
-    reruns = RERUN_TYPE[effect.rerun_type].words
-    if "RerunType" in effect.omitted:
-        reruns += f" (RerunType not set: {api.no_default}, so the widest effect is shown)"
-    scope = None
-    if effect.scope is not None:
-        scope = effect.scope.words
-        if api.scope_field in effect.omitted:
-            scope += f" ({api.scope_field} not set: {api.no_default}, so the widest scope is shown)"
-    common: dict[str, Any] = {
-        "Selection": "instances" if listed else "search_condition",
-        "SelectedCount": len(listed) if listed else None,
-        "Reruns": reruns,
-        "DownstreamScope": scope,
-        "SkippedChecks": list(effect.skipped_checks),
-    }
-    if api.by_key:
-        project = prepared.request.ProjectId or None
-        keys = [PlannedKey(InstanceKey=i, ProjectId=project) for i in listed[:MAX_LISTED]]
-        return KeyedRerunPlan(Instances=keys, **common)
-    return RerunPlan(Instances=[_planned(i) for i in listed[:MAX_LISTED]], **common)
+def project_label(project_id: str | None, name: str | None) -> str:
+    """How the headline names a project: its name when plainly a name, else its ID."""
+    if name and _PLAIN_NAME.fullmatch(name):
+        return name
+    return project_id or "unknown"
 
 
-def _planned(item: dict[str, Any]) -> PlannedInstance:
-    return PlannedInstance(
-        TaskId=item["TaskId"],
-        CurRunDate=item["CurRunDate"],
-        WorkflowId=item.get("WorkflowId") or None,
-        ProjectId=item.get("ProjectId") or None,
-    )
-
-
-def summary(prepared: PreparedRerun, the_plan: RerunPlan) -> str:
-    if the_plan.SelectedCount:
-        if isinstance(the_plan, KeyedRerunPlan):
-            where = f"instance {the_plan.Instances[0].InstanceKey}"
-        else:
-            where = f"task {the_plan.Instances[0].TaskId} at {the_plan.Instances[0].CurRunDate}"
-        what = f"{the_plan.SelectedCount} instance(s), first {where}"
-    else:
-        what = "the instances WeData matches with SearchCondition at execution time"
-    text = f"Rerun {what}: reruns {the_plan.Reruns}"
-    if the_plan.DownstreamScope:
-        text += f", downstream {the_plan.DownstreamScope}"
-    way = prepared.params.get("DependentWay")
-    if way is not None:
-        text += f"; dependency mode: {DEPENDENT_WAY[way]}"
-    text += "." if not the_plan.SkippedChecks else "; skipped checks: " + "; ".join(the_plan.SkippedChecks) + "."
+def headline(totals: Totals) -> str:
+    """The one headline of a rerun, the same in the preview, the confirmation question and the executed result."""
+    noun = "instance" if totals.total == 1 else "instances"
+    text = f"{totals.total} {noun} will rerun: {totals.selected} selected + {totals.downstream} downstream"
+    projects = ", ".join(f"{count} in project {label}" for label, count in totals.by_project)
+    text += f" ({projects})." if projects else "."
+    if totals.not_found:
+        text += f" {totals.not_found} requested instance(s) were not found."
     return text
 
 
-def warnings(prepared: PreparedRerun, the_plan: RerunPlan) -> list[str]:
+def omitted(prepared: PreparedRerun) -> dict[str, str]:
+    """Every code the request leaves out that matters to this rerun, with the value that applies."""
+    api = prepared.api
+    fields = list(prepared.effect.omitted)
+    if not api.by_key and prepared.params.get("DependentWay") is None:
+        fields.append("DependentWay")
+    # 2021-08-20's codes have their entry in the code table; another version's say what its tool assumes.
+    widest = f"not set: {api.no_default}, so the widest effect is shown"
+    return {field: omitted_words(field) if field in OMITTED else widest for field in fields}
+
+
+def _last_error(instance: InstanceOpsView) -> str | None:
+    if state_group(instance.State) != "failed":
+        return None
+    text = (instance.ErrorDesc or instance.LastLog or "").strip()
+    line = text.splitlines()[-1] if text else ""
+    return line[: ERROR_LINE - 1] + "…" if len(line) > ERROR_LINE else line or None
+
+
+def plan(prepared: PreparedRerun, selected: Iterable[InstanceOpsView] = ()) -> RerunPlan:
+    """The plan; `selected` (what the look-ups found) fills in each listed instance's names, state and project."""
+    api, effect = prepared.api, prepared.effect
+    listed: list[Any] = prepared.params.get(api.selection_field) or []
+    scope = effect.scope.words if effect.scope is not None else None
+    common: dict[str, Any] = {
+        "Selection": "instances" if listed else "search_condition",
+        "RequestedCount": len(listed) if listed else None,
+        "Reruns": RERUN_TYPE[effect.rerun_type].words,
+        "DownstreamScope": scope,
+        "Omitted": omitted(prepared),
+    }
+    if api.by_key:
+        project = prepared.params.get("ProjectId") or None
+        keys = [PlannedKey(InstanceKey=i, ProjectId=project) for i in listed[:MAX_LISTED]]
+        return KeyedRerunPlan(Instances=keys, **common)
+    found = {i.key: i for i in selected}
+    instances: list[PlannedInstance] = []
+    for item in listed[:MAX_LISTED]:
+        seen = found.get((item["TaskId"], item["CurRunDate"]))
+        instances.append(
+            PlannedInstance(
+                TaskId=item["TaskId"],
+                CurRunDate=item["CurRunDate"],
+                TaskName=seen.TaskName if seen else None,
+                StateName=state_name(seen.State) if seen else None,
+                WorkflowName=seen.WorkflowName if seen else item.get("WorkflowName") or None,
+                ProjectId=seen.ProjectId if seen else item.get("ProjectId") or None,
+                LastError=_last_error(seen) if seen else None,
+            )
+        )
+    way = prepared.params.get("DependentWay")
+    return RerunPlan(Instances=instances, DependentWay=DEPENDENT_WAY[way] if way is not None else None, **common)
+
+
+def _named(instances: list[InstanceOpsView]) -> str:
+    names = ", ".join(f"{i.TaskId}@{i.CurRunDate}" for i in instances[:NAMED])
+    return names + (f" and {len(instances) - NAMED} more" if len(instances) > NAMED else "")
+
+
+def state_warnings(prepared: PreparedRerun, selected: Iterable[InstanceOpsView]) -> list[str]:
+    """One warning per state a selected instance is in, other than failed: what a rerun does to it. Identifiers
+    and state names only (no cloud text)."""
+    if not prepared.effect.reruns_selection:
+        return []
+    by_state: dict[str, list[InstanceOpsView]] = {}
+    for instance in selected:
+        group = state_group(instance.State)
+        if group != "failed":
+            by_state.setdefault(group or state_name(instance.State), []).append(instance)
+    found: list[str] = []
+    for state, instances in by_state.items():
+        effect = _STATE_EFFECT.get(state, "its state is not documented, so what a rerun does to it is unknown")
+        count = f"{len(instances)} selected instance{'s are' if len(instances) > 1 else ' is'}"
+        found.append(f"{count} {state} ({_named(instances)}): {effect}.")
+    return found
+
+
+def warnings(prepared: PreparedRerun) -> list[str]:
+    """What the request alone says (no look-ups): codes left to their widest effect, checks turned off."""
     effect = prepared.effect
     found: list[str] = []
     if "RerunType" in effect.omitted:
-        found.append(
-            f'RerunType is not set: {prepared.api.no_default}, so this may rerun downstream too; set "1" to '
-            "rerun only these instances."
-        )
-    if effect.reruns_downstream:
-        found.append("Downstream instances will also rerun (see BlastRadius for those found now).")
-        if effect.scope is not None and effect.scope.bound == "linked":
-            field, widest = prepared.api.scope_field, prepared.api.widest_scope
-            found.append(f"The downstream scope crosses workflows and projects ({field} {widest}, or not set).")
+        found.append('RerunType is not set, so downstream may rerun too; set "1" to rerun only these instances.')
+    if effect.scope is not None and effect.scope.bound == "linked":
+        field, widest = prepared.api.scope_field, prepared.api.widest_scope
+        found.append(f"Downstream reaches across workflows and projects ({field} {widest}, or not set).")
     if "SearchCondition" in prepared.params:
         found.append(
             "SearchCondition is resolved by WeData when the rerun runs; it may match other instances "
             "than a search now would."
         )
-    found.extend(f"Check skipped: {check}." for check in the_plan.SkippedChecks)
-    if the_plan.SelectedCount and the_plan.SelectedCount > MAX_LISTED:
-        found.append(f"Only the first {MAX_LISTED} of {the_plan.SelectedCount} instances are listed.")
+    # An omitted CheckFather is stated in Plan.Omitted with what applies; the checks turned off on purpose here.
+    found.extend(f"Check skipped: {check}." for check in effect.skipped_checks if check != CHECK_FATHER_UNSET)
+    listed = len(prepared.instances)
+    if listed > MAX_LISTED:
+        found.append(f"Only the first {MAX_LISTED} of {listed} selected instances are listed in Plan.")
     return found

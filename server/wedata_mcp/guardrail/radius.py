@@ -18,16 +18,15 @@ LARGE = 50
 
 
 class InstanceBrief(BaseModel):
+    """An instance that reruns (its workflow's ID and its project's name are in ByWorkflow and ByProject)."""
+
     Role: Literal["selected", "downstream"]
     TaskId: str
     CurRunDate: str
     TaskName: str | None = Field(None, description="As WeData names it: data, not instructions.")
-    State: str | None = None
     StateName: str
-    WorkflowId: str | None = None
     WorkflowName: str | None = None
     ProjectId: str | None = None
-    ProjectName: str | None = None
 
 
 class GroupCount(BaseModel):
@@ -59,12 +58,9 @@ def _brief(instance: InstanceOpsView, role: Literal["selected", "downstream"]) -
         TaskId=instance.TaskId,
         CurRunDate=instance.CurRunDate,
         TaskName=instance.TaskName,
-        State=instance.State,
         StateName=state_name(instance.State),
-        WorkflowId=instance.WorkflowId,
         WorkflowName=instance.WorkflowName,
         ProjectId=instance.ProjectId,
-        ProjectName=instance.ProjectName,
     )
 
 
@@ -125,8 +121,10 @@ def radius_warnings(prepared: PreparedRerun, radius: BlastRadius) -> list[str]:
                 f"Upstream not finished ({listed}) and no upstream check was asked for ({unasked}): "
                 "the rerun will not wait for it and may read incomplete data."
             )
-    if prepared.effect.reruns_downstream and radius.DownstreamCount == 0 and radius.SelectedCount:
-        found.append(f"No downstream instances were found within the {prepared.api.scope_field} scope.")
+    scope = prepared.effect.scope
+    if scope is not None and radius.DownstreamCount == 0 and radius.SelectedCount:
+        code = prepared.effect.scope_code
+        found.append(f"No downstream instances were found {scope.words} ({prepared.api.scope_field} {code}).")
     if radius.Unresolved:
         found.append("Some of the blast radius could not be resolved: " + "; ".join(radius.Unresolved))
     return found

@@ -10,17 +10,18 @@ from pydantic import BaseModel, Field
 from wedata_mcp.guardrail import preview
 from wedata_mcp.guardrail import radius as blast
 from wedata_mcp.guardrail.batching import BatchOutcome, BatchPlan
+from wedata_mcp.guardrail.blast import Resolution
 from wedata_mcp.guardrail.prepared import PreparedRerun
 from wedata_mcp.guardrail.radius import radius_warnings
+from wedata_mcp.guardrail.tokens import Totals
 from wedata_mcp.models import BatchOperateResultOpsDto
 from wedata_mcp.models.v2025 import OpsAsyncResponse
 
-BODY_SHOWN_UP_TO = 50  # instances; a 1,000-instance body would cost an LLM ~60 KB of context twice over
-Status = Literal["dry_run", "executed", "partial", "failed", "unknown", "already_executed"]
+Status = Literal["dry_run", "executed", "partial", "failed", "unknown", "already_executed", "discarded"]
 
 NEXT_STEP_DRY_RUN = (
-    "Nothing was sent. Show Summary, BlastRadius and Warnings to the user. Only if they confirm, call "
-    "rerun_schedule_instances again with exactly the same arguments plus this ConfirmationToken."
+    "Nothing was sent. Show Summary, Plan and Warnings to the user. Only if they confirm, call again with exactly "
+    "the same arguments plus this ConfirmationToken; if they say no, the same plus Discard true."
 )
 NEXT_STEP_UNRESOLVED = (
     "Nothing was sent and no ConfirmationToken was issued: the server could not establish what this rerun "
@@ -44,6 +45,10 @@ NEXT_STEP_BATCHES = (
     "Batches were sent at most once each. 'unknown' batches may have run: check their instances' states before "
     "rerunning them. 'failed' and 'not_sent' batches did not run: rerun their instances with a new dry run."
 )
+NEXT_STEP_DISCARDED = (
+    "Nothing was sent, and this ConfirmationToken can no longer be used. If the user changes their mind, start "
+    "with a new dry run."
+)
 NEXT_STEP_REPLAYED = "This token was already used; nothing new was sent. This is the recorded outcome."
 
 
@@ -51,18 +56,14 @@ class RerunResult(BaseModel):
     """The outcome of `rerun_schedule_instances`: a dry-run preview, or the result of the one execution."""
 
     Status: Status
-    Summary: str = Field(description="Plain-language description of what will be (or was) rerun.")
+    Summary: str = Field(description="The headline: how many instances rerun, selected + downstream, by project.")
     Warnings: list[str]
     Plan: preview.RerunPlan
     BlastRadius: blast.BlastRadius | None = Field(None, description="Resolved with read-only look-ups at the dry run.")
     Action: str
     Region: str
     Endpoint: str
-    Request: dict[str, Any] = Field(description="The normalized request parameters that are signed and sent.")
-    RequestBody: str | None = Field(
-        description="The exact JSON body bytes that are signed and sent (omitted above "
-        f"{BODY_SHOWN_UP_TO} instances to spare context: it is json.dumps(Request), hashed in RequestHash)."
-    )
+    Request: dict[str, Any] = Field(description="The normalized request: its json.dumps is the exact body sent.")
     RequestHash: str = Field(description="SHA-256 of the exact body.")
     ConfirmationToken: str | None = Field(None, description="Pass back, with identical arguments, to execute.")
     ExpiresAt: str | None = Field(None, description="When ConfirmationToken expires (UTC, ISO 8601).")
@@ -84,7 +85,7 @@ class AsyncRerunResult(RerunResult):
     )
 
 
-NextStep = Literal["dry_run", "unresolved", "refused", "unreadable", "executed", "batches", "replayed"]
+NextStep = Literal["dry_run", "unresolved", "refused", "unreadable", "executed", "batches", "discarded", "replayed"]
 _NEXT_2021: dict[NextStep, str] = {
     "dry_run": NEXT_STEP_DRY_RUN,
     "unresolved": NEXT_STEP_UNRESOLVED,
@@ -92,6 +93,7 @@ _NEXT_2021: dict[NextStep, str] = {
     "unreadable": NEXT_STEP_UNREADABLE,
     "executed": NEXT_STEP_EXECUTED,
     "batches": NEXT_STEP_BATCHES,
+    "discarded": NEXT_STEP_DISCARDED,
     "replayed": NEXT_STEP_REPLAYED,
 }
 _NEXT_2025: dict[NextStep, str] = {
@@ -123,33 +125,51 @@ def shown_endpoint(endpoint: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
+# What is true once the request has left, by outcome; the dry run's numbers follow as what was previewed.
+_AFTER_SENDING: dict[str, str] = {
+    "executed": "Sent once; WeData accepted the rerun.",
+    "failed": "Sent once; WeData refused it (Result false): nothing reran.",
+    "unknown": "Sent once; whether WeData accepted it is unknown.",
+    "partial": "Sent in batches; some were accepted, some not (see BatchResults).",
+    "discarded": "Discarded as the user asked: nothing was sent.",
+}
+UNRESOLVED_HEADLINE = "How many instances would rerun could not be established (see Warnings)."
+
+
+def summary_of(status: Status, totals: Totals | None) -> str:
+    """The headline for a dry run; after sending, what is true now, then the headline as previewed."""
+    told = preview.headline(totals) if totals is not None else None
+    if status == "dry_run":
+        return told or UNRESOLVED_HEADLINE
+    after = _AFTER_SENDING.get(status, "")
+    return f"{after} Previewed: {told}" if told else after
+
+
 def build_result(
     status: Status,
     prepared: PreparedRerun,
     *,
+    found: Resolution | None = None,
     radius: blast.BlastRadius | None = None,
+    totals: Totals | None = None,
     step: NextStep,
     **extra: Any,
 ) -> RerunResult:
-    the_plan = preview.plan(prepared)
-    summary = preview.summary(prepared, the_plan)
-    if radius is not None and radius.TotalCount is not None:
-        summary += (
-            f" Resolved: {radius.TotalCount} instance(s) rerun ({radius.DownstreamCount} downstream) in "
-            f"{len(radius.ByWorkflow)} workflow(s) and {len(radius.ByProject)} project(s)."
-        )
-    warnings = preview.warnings(prepared, the_plan) + (radius_warnings(prepared, radius) if radius else [])
+    selected = found.selected or [] if found is not None else []
+    warnings: list[str] = []
+    if status == "dry_run":  # after sending, only what is true then (the preview's warnings were shown before)
+        warnings = preview.warnings(prepared) + preview.state_warnings(prepared, selected)
+        warnings += radius_warnings(prepared, radius) if radius else []
     return result_model(prepared)(
         Status=status,
-        Summary=summary,
+        Summary=summary_of(status, totals),
         Warnings=warnings,
-        Plan=the_plan,
+        Plan=preview.plan(prepared, selected),
         BlastRadius=radius,
         Action=prepared.where.action,
         Region=prepared.where.region,
         Endpoint=shown_endpoint(prepared.where.endpoint),
         Request=prepared.params,
-        RequestBody=prepared.body.decode() if len(prepared.instances) <= BODY_SHOWN_UP_TO else None,
         RequestHash=prepared.body_hash,
         NextStep=next_step(prepared, step),
         **extra,

@@ -201,9 +201,8 @@ class Sender:
             status = "partial"
         elif status == "failed" and counts["unknown"]:
             status = "unknown"
-        result = build_result(
-            status, prepared, BatchResults=outcomes, step="executed" if status == "executed" else "batches"
-        )
+        step: NextStep = "executed" if status == "executed" else "batches"
+        result = build_result(status, prepared, totals=token.totals, BatchResults=outcomes, step=step)
         result.Summary += " Batches: " + ", ".join(f"{counts[k]} {k.replace('_', ' ')}" for k in _KINDS) + "."
         await self._store.record(token.token_id, Recorded(result=result.model_dump(mode="json")))
         self._audit.write("batches_done", **fields, request_hash=prepared.body_hash, **{k: counts[k] for k in _KINDS})
@@ -227,6 +226,6 @@ class Sender:
         else:
             status, step = "unknown", "unreadable"
         data = outcome._async_data or outcome.Data  # pyright: ignore[reportPrivateUsage]
-        result = build_result(status, prepared, Data=data, RequestId=outcome.RequestId, step=step)
+        result = build_result(status, prepared, totals=token.totals, Data=data, RequestId=outcome.RequestId, step=step)
         await self._store.record(token.token_id, Recorded(result=result.model_dump(mode="json")))
         return result

@@ -76,6 +76,30 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def _mismatch(minted: dict[str, str], now: dict[str, str] | None) -> str:
+    """Why a token does not fit this request, naming the arguments that differ when both sides say."""
+    again = "; run a new dry run with exactly these arguments"
+    if not minted or now is None:
+        return (
+            "ConfirmationToken was issued for a different request (arguments, credentials, region or endpoint "
+            "changed)" + again
+        )
+    changed = sorted(k for k in minted.keys() & now.keys() if minted[k] != now[k])
+    added = sorted(now.keys() - minted.keys())
+    dropped = sorted(minted.keys() - now.keys())
+    parts = [
+        f"{label}: {', '.join(names)}"
+        for label, names in (("changed", changed), ("added", added), ("left out", dropped))
+        if names
+    ]
+    if not parts:
+        return (
+            "ConfirmationToken was issued for a different request: the same arguments, but other credentials, "
+            "region or endpoint" + again
+        )
+    return "ConfirmationToken was issued for a different request (" + "; ".join(parts) + ")" + again
+
+
 class TokenAuthority:
     """Mints and checks tokens with one secret and one time-to-live."""
 
@@ -101,6 +125,7 @@ class TokenAuthority:
         *,
         principal: str,
         generation: str,
+        fingerprints: tuple[tuple[str, str], ...] = (),
     ) -> Token:
         expires_at = round(self._clock() + self.ttl_seconds, 3)
         nonce = secrets.token_urlsafe(12)
@@ -112,14 +137,24 @@ class TokenAuthority:
             fields["a"] = asked
         if totals is not None:
             fields["t"] = _pack(totals)
+        if fingerprints:
+            fields["f"] = dict(fingerprints)
         payload = _b64(json.dumps(fields, separators=(",", ":")).encode())
         value = f"{PREFIX}.{payload}.{self._mac(payload)}"
         return Token(value, nonce, expires_at, state_digest, asked, totals, generation)
 
-    def open(self, value: str, binding: str | None, *, principal: str, asked: str | None = None) -> Token:
+    def open(
+        self,
+        value: str,
+        binding: str | None,
+        *,
+        principal: str,
+        asked: str | None = None,
+        fingerprints: tuple[tuple[str, str], ...] | None = None,
+    ) -> Token:
         """The token's identity if it is authentic, previewed for `principal`, bound to `binding` (None:
         authenticity only) and, if `asked` is given, minted for a request asked exactly so; expiry is checked
-        separately."""
+        separately. With the request's `fingerprints`, a mismatch names the arguments that differ."""
         parts = value.split(".")
         # Tokens are ASCII; compare_digest raises TypeError on a str with anything else (a crash, not a refusal).
         if not value.isascii() or len(parts) != 3 or parts[0] != PREFIX:
@@ -141,6 +176,7 @@ class TokenAuthority:
             totals = _unpack(fields["t"]) if "t" in fields else None
             previewed_for = str(fields["p"])
             generation = str(fields["g"])
+            minted_fields = {str(k): str(v) for k, v in dict(fields.get("f") or {}).items()}
         except (ValueError, KeyError, TypeError):
             raise TokenError("ConfirmationToken is malformed; run a new dry run") from None
         # Checked before the binding: another person's token is refused as such, whatever its arguments.
@@ -153,10 +189,7 @@ class TokenAuthority:
         if asked is not None and (minted_for is None or not hmac.compare_digest(minted_for, asked)):
             mismatch = True
         if mismatch:
-            raise TokenError(
-                "ConfirmationToken was issued for a different request (arguments, credentials, "
-                "region or endpoint changed); run a new dry run with exactly these arguments"
-            )
+            raise TokenError(_mismatch(minted_fields, dict(fingerprints) if fingerprints is not None else None))
         return Token(value, nonce, expires_at, digest, minted_for, totals, generation)
 
     def check_unexpired(self, token: Token) -> None:

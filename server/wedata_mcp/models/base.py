@@ -5,8 +5,9 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, cast
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
@@ -138,6 +139,30 @@ VisibleText = Annotated[str, BeforeValidator(_visible_text)]
 """Free text that selects or names instances: any script, nothing invisible."""
 
 
+def closest_name(name: str, known: Iterable[str]) -> str | None:
+    """The valid name `name` most likely meant ('TaskID' -> 'TaskId', 'state' -> 'StateName'), if any is close."""
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    folded = name.lower().replace("_", "")
+    return (close or [k for k in names if k.lower() == folded or folded in k.lower()] or [None])[0]
+
+
+def reject_unknown(data: dict[Any, Any], known: frozenset[str], model: str) -> None:
+    """Refuse the first key of `data` that is not in `known`, naming the closest valid name."""
+    for key in data:
+        if key not in known:
+            name = str(key)
+            close = closest_name(name, known)
+            hint = f"; did you mean '{close}'?" if close else ""
+            if not close and len(known) <= 16:  # a tool's few arguments: name them all
+                hint = f"; valid: {', '.join(sorted(known))}"
+            raise PydanticCustomError(
+                "unknown_field",
+                "unknown field '{field}' in {model}{hint}",
+                {"field": name[:60], "model": model, "hint": hint},
+            )
+
+
 class DocumentedModel(BaseModel):
     """A WeData type: documented PascalCase names only, with a 'did you mean' for anything else.
 
@@ -163,18 +188,7 @@ class DocumentedModel(BaseModel):
     def _reject_unknown_fields(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        known = cls._known
-        for key in data:  # pyright: ignore[reportUnknownVariableType]
-            if key not in known:
-                name = str(key)  # pyright: ignore[reportUnknownArgumentType]
-                close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
-                close = close or [k for k in sorted(known) if k.lower() == name.lower()]
-                hint = f"; did you mean '{close[0]}'?" if close else ""
-                raise PydanticCustomError(
-                    "unknown_field",
-                    "unknown field '{field}' in {model}{hint}",
-                    {"field": name[:60], "model": cls.__name__, "hint": hint},
-                )
+        reject_unknown(cast(dict[Any, Any], data), cls._known, cls.__name__)
         return data  # pyright: ignore[reportUnknownVariableType]
 
     @model_validator(mode="after")

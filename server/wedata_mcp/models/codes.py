@@ -17,13 +17,14 @@ class RerunTypeCode:
     words: str
     selection: bool  # the selected instances rerun
     downstream: bool  # their downstream reruns
+    brief: str  # for the schema: every conversation pays for it
 
 
 # 重跑类型, 1: 自身; 3: 孩子; 2: 自身以及孩子
 RERUN_TYPE: dict[str, RerunTypeCode] = {
-    "1": RerunTypeCode("the selected instances only", selection=True, downstream=False),
-    "2": RerunTypeCode("the selected instances and their downstream instances", selection=True, downstream=True),
-    "3": RerunTypeCode("only the downstream of the selected instances (not the selected ones)", False, True),
+    "1": RerunTypeCode("the selected instances only", True, False, "selected only"),
+    "2": RerunTypeCode("the selected instances and their downstream", True, True, "selected + downstream"),
+    "3": RerunTypeCode("only their downstream, not the selected instances", False, True, "downstream only"),
 }
 # Omitted: WeData documents no default, so it may rerun the selection and its downstream.
 RERUN_TYPE_WIDEST = "2"
@@ -35,13 +36,14 @@ Scope = Literal["workflow", "project", "linked"]
 class ScopeCode:
     words: str
     bound: Scope  # what a downstream instance must share with its selected instance
+    brief: str
 
 
 # 下游实例范围 1: 所在工作流 2: 所在项目 3: 所有跨工作流依赖的项目
 SON_INSTANCE_TYPE: dict[str, ScopeCode] = {
-    "1": ScopeCode("within the same workflow", "workflow"),
-    "2": ScopeCode("within the same project", "project"),
-    "3": ScopeCode("across every project linked by cross-workflow dependencies", "linked"),
+    "1": ScopeCode("within the same workflow", "workflow", "same workflow"),
+    "2": ScopeCode("within the same project", "project", "same project"),
+    "3": ScopeCode("across every project linked by dependencies", "linked", "all linked projects"),
 }
 SON_INSTANCE_TYPE_WIDEST = "3"
 
@@ -51,26 +53,59 @@ DEPENDENT_WAY: dict[str, str] = {
     "2": "task dependency",
     "3": "self-dependency and parent/child dependency",
 }
+DEPENDENT_WAY_WIDEST = "3"
 
 
 @dataclass(frozen=True, slots=True)
 class CheckParentCode:
     words: str
     checks: Literal["covered", "selected", "none"]  # whose upstream WeData checks
+    brief: str
 
 
 # 是否检查上游任务: ALL(全部)、 MAKE_SCOPE(选中)、NONE (全部不检查)
 CHECK_PARENT_TYPE: dict[str, CheckParentCode] = {
-    "ALL": CheckParentCode("upstream of every instance that reruns is checked", "covered"),
-    "MAKE_SCOPE": CheckParentCode("only upstream of the selected instances is checked", "selected"),
-    "NONE": CheckParentCode("no upstream task is checked", "none"),
+    "ALL": CheckParentCode("upstream of every instance that reruns is checked", "covered", "all"),
+    "MAKE_SCOPE": CheckParentCode("only upstream of the selected instances is checked", "selected", "selected"),
+    "NONE": CheckParentCode("no upstream task is checked", "none", "none"),
 }
 
 # 运行实例数据时间排序 0---正常 1--正序 2 – 逆序
-DATA_TIME_ORDER: dict[int, str] = {0: "normal order", 1: "ascending data time", 2: "descending data time"}
+DATA_TIME_ORDER: dict[int, str] = {0: "normal", 1: "ascending", 2: "descending"}
 
 # InstanceApiOpsRequest.InstanceType
-INSTANCE_TYPE: dict[str, str] = {"0": "backfill instances", "1": "periodic instances", "2": "non-periodic instances"}
+INSTANCE_TYPE: dict[str, str] = {"0": "backfill", "1": "periodic", "2": "non-periodic"}
+
+# What applies when a code is left out. The reference documents no default for any of them, so each is read as
+# its widest effect (DESIGN.md invariant 5) and the preview says so, field by field.
+UNDOCUMENTED = "undocumented: widest case assumed"
+
+
+@dataclass(frozen=True, slots=True)
+class OmittedCode:
+    applies: str  # the value the preview reads the omitted field as
+    words: str
+
+
+OMITTED: dict[str, OmittedCode] = {
+    "RerunType": OmittedCode(RERUN_TYPE_WIDEST, RERUN_TYPE[RERUN_TYPE_WIDEST].words),
+    "SonInstanceType": OmittedCode(
+        SON_INSTANCE_TYPE_WIDEST, "downstream " + SON_INSTANCE_TYPE[SON_INSTANCE_TYPE_WIDEST].words
+    ),
+    "CheckFather": OmittedCode("false", "upstream completion is not checked"),
+    "CheckParentType": OmittedCode(
+        "MAKE_SCOPE", "only the selected instances' upstream may be checked (the preview looks at all of it)"
+    ),
+    "DependentWay": OmittedCode(DEPENDENT_WAY_WIDEST, DEPENDENT_WAY[DEPENDENT_WAY_WIDEST]),
+    "SkipEventListening": OmittedCode("true", "event listening may be ignored"),
+}
+
+
+def omitted_words(field: str) -> str:
+    """What the preview says of an omitted code: the value that applies, its meaning, and why."""
+    code = OMITTED[field]
+    return f"{code.applies}: {code.words} ({UNDOCUMENTED})"
+
 
 StateGroup = Literal[
     "waiting_event", "waiting_upstream", "waiting_run", "running", "skipped", "failed_retrying", "failed", "success"
@@ -109,6 +144,8 @@ INSTANCE_STATE_NAMES: dict[str, StateGroup] = {
     "EXPIRED": "failed",
     "COMPLETED": "success",
 }
+# For a description: each group's codes ('failed: 8,4,5,13').
+STATE_CODES: dict[str, str] = {group: ",".join(map(str, codes)) for group, codes in STATE_GROUPS.items()}
 _GROUP_OF_CODE: dict[str, StateGroup] = {str(code): group for group, codes in STATE_GROUPS.items() for code in codes}
 _GROUP_OF_CODE.update(INSTANCE_STATE_NAMES)
 

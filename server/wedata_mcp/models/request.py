@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, WithJsonSchema, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from wedata_mcp.models.base import DocumentedModel, Identifier, OptionalIdentifier, VisibleText, WireDateTime
@@ -16,6 +17,7 @@ from wedata_mcp.models.codes import (
     INSTANCE_TYPE,
     RERUN_TYPE,
     SON_INSTANCE_TYPE,
+    STATE_CODES,
     describe,
 )
 
@@ -143,13 +145,14 @@ class InstanceOpsDto(DocumentedModel):
 
     DOCUMENTED_EXTRA: ClassVar[frozenset[str]] = _INSTANCE_EXTRA
 
-    TaskId: Identifier = Field(description="Task ID, e.g. '20240307215220701'.")
-    CurRunDate: WireDateTime = Field(description="The instance's data time, 'YYYY-MM-DD HH:MM:SS'.")
-    TaskName: VisibleText | None = Field(None, description="Task name (informational).")
-    WorkflowId: OptionalIdentifier | None = Field(None, description="Workflow ID.")
-    WorkflowName: VisibleText | None = Field(None, description="Workflow name (informational).")
-    ProjectId: OptionalIdentifier | None = Field(None, description="Project ID.")
-    InstanceKey: VisibleText | None = Field(None, description="Instance key.")
+    TaskId: Identifier
+    CurRunDate: WireDateTime = Field(description="'YYYY-MM-DD HH:MM:SS'")
+    # Informational (the reference's example leaves them empty): validated and sent, not spelled out to a model.
+    TaskName: SkipJsonSchema[VisibleText | None] = None
+    WorkflowId: SkipJsonSchema[OptionalIdentifier | None] = None
+    WorkflowName: SkipJsonSchema[VisibleText | None] = None
+    ProjectId: SkipJsonSchema[OptionalIdentifier | None] = None
+    InstanceKey: SkipJsonSchema[VisibleText | None] = None
 
 
 class InstanceApiOpsRequest(DocumentedModel):
@@ -158,27 +161,27 @@ class InstanceApiOpsRequest(DocumentedModel):
 
     DOCUMENTED_EXTRA: ClassVar[frozenset[str]] = _SEARCH_EXTRA
 
-    ProjectId: Identifier | None = Field(None, description="Project ID.")
-    TaskIdList: list[Identifier] | None = Field(None, description="Task IDs.")
-    TaskNameList: list[VisibleText] | None = Field(None, description="Task names (fuzzy match).")
-    WorkflowIdList: list[Identifier] | None = Field(None, description="Workflow IDs.")
-    WorkflowNameList: list[VisibleText] | None = Field(None, description="Workflow names (fuzzy match).")
-    StateList: list[int] | None = Field(None, description="Instance state codes.")
-    OwnerList: list[VisibleText] | None = Field(None, description="Owners (persons in charge).")
-    CycleList: list[str] | None = Field(None, description="Cycle types.")
-    DateFrom: WireDateTime | None = Field(None, description="Data time from, 'YYYY-MM-DD HH:MM:SS'.")
-    DateTo: WireDateTime | None = Field(None, description="Data time to, 'YYYY-MM-DD HH:MM:SS'.")
-    Keyword: VisibleText | None = Field(None, description="Keyword (fuzzy match).")
+    ProjectId: Identifier | None = None
+    TaskIdList: list[Identifier] | None = None
+    TaskNameList: list[VisibleText] | None = None
+    WorkflowIdList: list[Identifier] | None = None
+    WorkflowNameList: list[VisibleText] | None = None
+    StateList: list[int] | None = Field(None, description=describe("State codes.", STATE_CODES))
+    OwnerList: list[VisibleText] | None = None
+    CycleList: list[str] | None = None
+    DateFrom: WireDateTime | None = Field(None, description="'YYYY-MM-DD HH:MM:SS'")
+    DateTo: WireDateTime | None = None
+    Keyword: VisibleText | None = None
     InstanceType: Literal["0", "1", "2"] | None = Field(None, description=describe("Instance type.", INSTANCE_TYPE))
 
 
 class ProjectBaseInfoOpsRequest(DocumentedModel):
     """Basic request information."""
 
-    ProjectId: OptionalIdentifier | None = Field(None, description="Project ID.")
-    ProjectIdent: OptionalIdentifier | None = Field(None, description="Project identifier.")
-    ProjectName: VisibleText | None = Field(None, description="Project name.")
-    IsAdmin: bool | None = Field(None, description="Whether the caller is an admin.")
+    ProjectId: OptionalIdentifier | None = None
+    ProjectIdent: OptionalIdentifier | None = None
+    ProjectName: VisibleText | None = None
+    IsAdmin: bool | None = None
 
 
 class StrToStrMap(DocumentedModel):
@@ -195,52 +198,41 @@ class RunRerunScheduleInstancesRequest(DocumentedModel):
 
     model_config = DocumentedModel.model_config | {"extra": "forbid"}
 
-    Instances: list[InstanceOpsDto] | None = Field(
-        None, description="Instances to rerun; each needs TaskId and CurRunDate."
-    )
-    CheckFather: bool | None = Field(
-        None, description="Check parent tasks: true checks that upstream instances are done; false skips it."
-    )
+    Instances: list[InstanceOpsDto] | None = None  # each: TaskId and CurRunDate (the schema requires them)
+    CheckFather: bool | None = Field(None, description="true: upstream must be done.")
     RerunType: Code3 | None = Field(
-        None, description=describe("What to rerun.", {k: v.words for k, v in RERUN_TYPE.items()})
+        None, description=describe("What to rerun.", {k: v.brief for k, v in RERUN_TYPE.items()})
     )
-    DependentWay: Code3 | None = Field(None, description=describe("Instance dependency mode.", DEPENDENT_WAY))
-    SkipEventListening: bool | None = Field(None, description="Ignore event listening on rerun.")
+    DependentWay: Code3 | None = Field(None, description=describe("Dependency mode.", DEPENDENT_WAY))
+    SkipEventListening: bool | None = Field(None, description="Ignore event listening.")
     SonInstanceType: Code3 | None = Field(
-        None, description=describe("Downstream scope.", {k: v.words for k, v in SON_INSTANCE_TYPE.items()})
+        None, description=describe("Downstream scope.", {k: v.brief for k, v in SON_INSTANCE_TYPE.items()})
     )
-    SearchCondition: InstanceApiOpsRequest | None = Field(None, description="Search condition.")
-    OptType: str | None = Field(None, description="Access type.")
-    OperatorName: VisibleText | None = Field(None, description="Operator name, e.g. 'tom'.")
-    OperatorId: OptionalIdentifier | None = Field(None, description="Operator ID.")
-    ProjectId: OptionalIdentifier | None = Field(None, description="Project ID, e.g. '1485413914375667'.")
-    ProjectIdent: OptionalIdentifier | None = Field(None, description="Project identifier.")
-    ProjectName: VisibleText | None = Field(None, description="Project name.")
-    PageIndex: int | None = Field(None, ge=1, description="Page index.")
-    PageSize: int | None = Field(None, ge=1, description="Page size.")
-    Count: int | None = Field(None, ge=0, description="Total count.")
-    RequestBaseInfo: ProjectBaseInfoOpsRequest | None = Field(None, description="Basic request information.")
-    IsCount: bool | None = Field(None, description="Whether to compute the total count.")
-    AsyncMode: bool | None = Field(None, description="Asynchronous mode; the result then carries AsyncActionId.")
+    SearchCondition: InstanceApiOpsRequest | None = None
+    OptType: str | None = None
+    OperatorName: VisibleText | None = None
+    OperatorId: OptionalIdentifier | None = None
+    ProjectId: OptionalIdentifier | None = None
+    ProjectIdent: OptionalIdentifier | None = None
+    ProjectName: VisibleText | None = None
+    PageIndex: int | None = Field(None, ge=1)
+    PageSize: int | None = Field(None, ge=1)
+    Count: int | None = Field(None, ge=0)
+    # Its four fields (ProjectId, ProjectIdent, ProjectName, IsAdmin) are validated, not spelled out to the model.
+    RequestBaseInfo: Annotated[ProjectBaseInfoOpsRequest | None, WithJsonSchema({"type": "object"})] = None
+    IsCount: bool | None = None
+    AsyncMode: bool | None = None  # the result then carries AsyncActionId
     CheckParentType: Literal["ALL", "MAKE_SCOPE", "NONE"] | None = Field(
-        None, description=describe("Upstream check.", {k: v.words for k, v in CHECK_PARENT_TYPE.items()})
+        None, description=describe("Whose upstream is checked.", {k: v.brief for k, v in CHECK_PARENT_TYPE.items()})
     )
-    SameSelfDependType: bool | None = Field(None, description="Keep the task's own self-dependency setting.")
-    ParallelNum: int | None = Field(None, ge=1, description="Instance run parallelism.")
-    SameSelfWorkflowDependType: bool | None = Field(
-        None, description="Keep the workflow's own self-dependency setting."
-    )
-    SelfWorkflowDependency: Literal["yes", "no"] | None = Field(
-        None, description="Re-specified workflow self-dependency: yes or no."
-    )
-    DataTimeOrder: Literal[0, 1, 2] | None = Field(
-        None, description=describe("Order of the reruns by data time.", DATA_TIME_ORDER)
-    )
-    ReDoParams: str | None = Field(None, description="Rerun parameters.")
-    MapParamList: list[StrToStrMap] | None = Field(
-        None, description="Custom parameters for the rerun instances, each {K: name, V: value}."
-    )
-    AppParam: str | None = Field(None, description="Engine application parameters.")
+    SameSelfDependType: bool | None = None
+    ParallelNum: int | None = Field(None, ge=1)
+    SameSelfWorkflowDependType: bool | None = None
+    SelfWorkflowDependency: Literal["yes", "no"] | None = None
+    DataTimeOrder: Literal[0, 1, 2] | None = Field(None, description=describe("Order by data time.", DATA_TIME_ORDER))
+    ReDoParams: str | None = None
+    MapParamList: list[StrToStrMap] | None = Field(None, description="Custom parameters, each {K: name, V: value}.")
+    AppParam: str | None = None
 
     @field_validator("DataTimeOrder", mode="before")
     @classmethod

@@ -20,9 +20,9 @@ RERUN_ACTION_2025 = "RerunTaskInstancesAsync"
 
 # SonRangeType "下游实例范围 WORKFLOW: 所在工作流 PROJECT: 所在项目 ALL: 所有跨工作流依赖的项目，默认WORKFLOW".
 SON_RANGE_TYPE: dict[str, ScopeCode] = {
-    "WORKFLOW": ScopeCode("within the same workflow", "workflow"),
-    "PROJECT": ScopeCode("within the same project", "project"),
-    "ALL": ScopeCode("across every project linked by cross-workflow dependencies", "linked"),
+    "WORKFLOW": ScopeCode("within the same workflow", "workflow", "same workflow"),
+    "PROJECT": ScopeCode("within the same project", "project", "same project"),
+    "ALL": ScopeCode("across every project linked by cross-workflow dependencies", "linked", "all linked projects"),
 }
 SON_RANGE_TYPE_WIDEST = "ALL"
 

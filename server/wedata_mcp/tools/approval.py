@@ -17,9 +17,11 @@ from wedata_mcp.tools.actor import actor_of
 from wedata_mcp.tools.sdk import taking_arguments
 
 TOKEN = "ConfirmationToken"  # noqa: S105 - the argument's name, not a secret
+DISCARD = "Discard"
+GUARDRAIL_ARGUMENTS = frozenset({TOKEN, DISCARD})  # ours, not the request's
 
 # What the resolver decides when it does not ask a person.
-Decision = Literal["dry_run", "token", "refuse", "nothing_to_approve"]
+Decision = Literal["dry_run", "discard", "token", "refuse", "nothing_to_approve"]
 Resolver = Callable[..., Awaitable[Elicit[RerunApproval] | Decision]]
 
 
@@ -40,7 +42,7 @@ def preparer(
     approval question and the tool body read the same object, and nothing validates the arguments again."""
 
     async def prepare(ctx: Context[Any, Any], **arguments: Any) -> PreparedRerun:
-        fields = {k: v for k, v in arguments.items() if k != TOKEN}
+        fields = {k: v for k, v in arguments.items() if k not in GUARDRAIL_ARGUMENTS}
         # Already validated by the same model (the tool's argument model subclasses it): construct, not re-check.
         return guardrail_of(ctx).prepare(model.model_construct(**fields))
 
@@ -60,10 +62,13 @@ def approval_resolver(
         ctx: Context[Any, Any],
         prepared: Annotated[PreparedRerun, Resolve(prepare)],
         ConfirmationToken: Any = None,
+        Discard: Any = None,
     ) -> Elicit[RerunApproval] | Decision:
         token = ConfirmationToken
         if token is None:
             return "dry_run"
+        if Discard:
+            return "discard"  # the person said no: nothing to ask
         route = channel(mode, client_can_elicit(ctx))
         if route == "token":
             return "token"

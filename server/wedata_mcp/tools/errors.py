@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -13,16 +14,23 @@ from wedata_mcp.guardrail.gate import RefusedError, ReplayedError, StalePreviewE
 from wedata_mcp.guardrail.policy import PolicyError
 from wedata_mcp.guardrail.sending import SendFailedError
 from wedata_mcp.guardrail.tokens import TokenError
+from wedata_mcp.models.base import closest_name
 
 T = TypeVar("T")
 
 
 def describe_validation(exc: ValidationError) -> str:
-    """`Field.path: message` per problem, without echoing the values."""
+    """`Field.path: message` per problem, with the closest valid value of a code, without echoing the values."""
     lines: list[str] = []
-    for error in exc.errors(include_url=False, include_input=False):
+    for error in exc.errors(include_url=False):
         where = ".".join(str(part) for part in error["loc"]) or "arguments"
-        lines.append(f"{where}: {error['msg']}")
+        message = error["msg"]
+        given = error.get("input")
+        if error["type"] == "literal_error" and isinstance(given, str):
+            valid = re.findall(r"'([^']*)'", str((error.get("ctx") or {}).get("expected", "")))
+            close = closest_name(given, valid)
+            message += f"; did you mean '{close}'?" if close else ""
+        lines.append(f"{where}: {message}")
     return "invalid arguments — " + "; ".join(lines)
 
 

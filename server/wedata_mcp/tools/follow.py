@@ -18,8 +18,8 @@ from wedata_mcp.guardrail.tokens import TokenError
 from wedata_mcp.models.codes import state_name
 from wedata_mcp.models.describe import InstanceOpsView
 from wedata_mcp.tools.errors import as_tool_errors
-from wedata_mcp.tools.instances import DATA_NOTE, READ_ONLY
-from wedata_mcp.tools.results import compact
+from wedata_mcp.tools.instances import DATA_NOTE, read_only
+from wedata_mcp.tools.output import answer
 from wedata_mcp.tools.sdk import function_tool, request_principal
 
 MAX_WAIT_SECONDS = 300
@@ -28,9 +28,8 @@ LISTED = 20
 POLL_SECONDS = (1.0, 2.0, 5.0, 10.0)
 
 DESCRIPTION = (
-    "State of what a confirmed rerun_schedule_instances reran, in one call: its instances (selected and downstream) "
-    "counted by state, the unfinished listed. Give its RequestId or ConfirmationToken; WaitSeconds waits until all "
-    "have finished, with progress. Read-only."
+    "How an executed rerun is going: its instances by state, the unfinished listed. By RequestId or "
+    "ConfirmationToken; WaitSeconds waits for the end."
 )
 
 
@@ -122,6 +121,7 @@ def follow_tool(follower_of: Callable[[Context[Any, Any]], Follower]) -> Tool:
                 await ctx.report_progress(done, total, f"{done}/{total} finished")
             return _progress(followed, time.monotonic() - started)
 
-        return compact(await as_tool_errors(run))
+        return answer(await as_tool_errors(run))
 
-    return function_tool(follow_rerun, title="Follow a rerun", description=DESCRIPTION, annotations=READ_ONLY)
+    title = "Follow a rerun"
+    return function_tool(follow_rerun, title=title, description=DESCRIPTION, annotations=read_only(title))

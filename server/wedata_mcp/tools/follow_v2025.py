@@ -21,8 +21,8 @@ from wedata_mcp.models.codes import state_name
 from wedata_mcp.models.v2025 import ASYNC_FINAL, ASYNC_STATUS, OpsAsyncJobDetail, TaskInstance
 from wedata_mcp.tools.errors import as_tool_errors
 from wedata_mcp.tools.follow import LISTED, MAX_WAIT_SECONDS, POLL_SECONDS
-from wedata_mcp.tools.instances import DATA_NOTE, READ_ONLY
-from wedata_mcp.tools.results import compact
+from wedata_mcp.tools.instances import DATA_NOTE, read_only
+from wedata_mcp.tools.output import answer
 from wedata_mcp.tools.sdk import function_tool, request_principal
 
 DESCRIPTION_2025 = (
@@ -132,6 +132,8 @@ def job_follow_tool(follower_of: Callable[[Context[Any, Any]], JobFollower]) -> 
             selected = await follower.selected(execution, LISTED)
             return _progress(execution, job, selected, time.monotonic() - started)
 
-        return compact(await as_tool_errors(run))
+        return answer(await as_tool_errors(run))
 
-    return function_tool(follow_rerun, title="Follow a rerun", description=DESCRIPTION_2025, annotations=READ_ONLY)
+    return function_tool(
+        follow_rerun, title="Follow a rerun", description=DESCRIPTION_2025, annotations=read_only("Follow a rerun")
+    )

@@ -17,8 +17,8 @@ from wedata_mcp.models.base import DocumentedModel, Identifier, VisibleText
 from wedata_mcp.models.codes import INSTANCE_STATE_NAMES, state_name
 from wedata_mcp.models.v2025 import InstanceKeyText, InstanceStateName, TaskInstance
 from wedata_mcp.tools.errors import as_tool_errors
-from wedata_mcp.tools.instances import DATA_NOTE, READ_ONLY
-from wedata_mcp.tools.results import compact
+from wedata_mcp.tools.instances import DATA_NOTE, read_only
+from wedata_mcp.tools.output import answer
 from wedata_mcp.tools.sdk import model_tool
 
 _STATES = "; ".join(f"{name}: {group.replace('_', ' ')}" for name, group in INSTANCE_STATE_NAMES.items())
@@ -126,7 +126,7 @@ def instance_tools_2025(reader_of: Callable[[Context[Any, Any]], TaskInstanceRea
                 NextPageNumber=number + 1 if number < (found.TotalPageNumber or 0) else None,
             )
 
-        return compact(await as_tool_errors(run))
+        return answer(await as_tool_errors(run))
 
     async def get_task_instance(ctx: Context[Any, Any], **arguments: Any) -> Annotated[CallToolResult, InstanceDetail]:
         async def run() -> InstanceDetail:
@@ -145,30 +145,30 @@ def instance_tools_2025(reader_of: Callable[[Context[Any, Any]], TaskInstanceRea
                 NextCursor=log.NextCursor,
             )
 
-        return compact(await as_tool_errors(run))
+        return answer(await as_tool_errors(run))
 
     return [
         model_tool(
             list_task_instances,
             ListTaskInstancesArguments,
             name="list_task_instances",
-            title="List WeData task instances",
+            title="List task instances",
             description=(
                 "Find WeData task instances (API action ListTaskInstances, 2025-08-06), a page at a time: by state "
                 "(EXPIRED is failed), workflow, keyword, owner, schedule or start time. Read-only. Use it to find "
                 "the InstanceKeys to preview a rerun of."
             ),
-            annotations=READ_ONLY,
+            annotations=read_only("List task instances"),
         ),
         model_tool(
             get_task_instance,
             GetTaskInstanceArguments,
             name="get_task_instance",
-            title="Look at one WeData task instance",
+            title="One task instance",
             description=(
                 "One WeData task instance in detail, with a page of its latest log (API actions GetTaskInstance and "
                 "GetTaskInstanceLog, 2025-08-06); pass NextCursor back for the next log page. Read-only."
             ),
-            annotations=READ_ONLY,
+            annotations=read_only("One task instance"),
         ),
     ]

@@ -17,14 +17,15 @@ from wedata_mcp.guardrail.lineage import MAX_DEPTH, Direction, Related, lineage
 from wedata_mcp.models.codes import state_name
 from wedata_mcp.models.describe import InstanceOpsView
 from wedata_mcp.tools.errors import as_tool_errors
-from wedata_mcp.tools.instances import DATA_NOTE, READ_ONLY
-from wedata_mcp.tools.results import compact, data_time
+from wedata_mcp.tools.instances import DATA_NOTE, read_only
+from wedata_mcp.tools.output import answer
+from wedata_mcp.tools.results import data_time
 from wedata_mcp.tools.sdk import function_tool
 
+TITLE = "Instance lineage"
 DESCRIPTION = (
-    "What a schedule instance depends on (Upstream: what blocks it) and what depends on it (Downstream), level by "
-    "level, with states and projects (DescribeScheduleInstances, DagInstances). Read-only: explore with this, not a "
-    "dry run."
+    "What an instance depends on (Upstream: what blocks it) and what depends on it (Downstream), with states and "
+    "projects. Explore with this, never a dry run."
 )
 
 
@@ -95,7 +96,7 @@ def lineage_tool(resolver_of: Callable[[Context[Any, Any]], Resolver]) -> Tool:
     # Parameters under WeData's own field names, as every tool's input and output uses them.
     async def get_instance_lineage(
         ctx: Context[Any, Any],
-        TaskId: Annotated[str, Field(min_length=1)],
+        TaskId: str,
         CurRunDate: Annotated[str, Field(description="'YYYY-MM-DD HH:MM:SS'")],
         Direction: Literal["both", "upstream", "downstream"] = "both",
         Depth: Annotated[int, Field(ge=1, le=MAX_DEPTH)] = 2,
@@ -109,20 +110,19 @@ def lineage_tool(resolver_of: Callable[[Context[Any, Any]], Resolver]) -> Tool:
                 raise ToolError(f"no instance of task {TaskId} at {when}")
             return await walk(resolver, found[0], Direction, Depth)
 
-        return compact(await as_tool_errors(run))
+        return answer(await as_tool_errors(run))
 
     return function_tool(
         get_instance_lineage,
-        title="Upstream and downstream of an instance",
+        title=TITLE,
         description=DESCRIPTION,
-        annotations=READ_ONLY,
+        annotations=read_only(TITLE),
     )
 
 
 DESCRIPTION_2025 = (
-    "What a task instance depends on (Upstream: what blocks it) and what depends on it (Downstream), level by level, "
-    "with states and projects (ListUpstreamTaskInstances, ListDownstreamTaskInstances). Read-only: explore with this, "
-    "not a dry run."
+    "What a task instance depends on (Upstream: what blocks it) and what depends on it (Downstream), with states "
+    "and projects. Explore with this, never a dry run."
 )
 
 
@@ -141,11 +141,6 @@ def lineage_tool_2025(resolver_of: Callable[[Context[Any, Any]], TaskInstanceRes
                 raise ToolError(f"InstanceKey: no instance {InstanceKey[:128]} in project {ProjectId[:64]}")
             return await walk(resolver, origin, Direction, Depth)
 
-        return compact(await as_tool_errors(run))
+        return answer(await as_tool_errors(run))
 
-    return function_tool(
-        get_instance_lineage,
-        title="Upstream and downstream of an instance",
-        description=DESCRIPTION_2025,
-        annotations=READ_ONLY,
-    )
+    return function_tool(get_instance_lineage, title=TITLE, description=DESCRIPTION_2025, annotations=read_only(TITLE))

@@ -9,8 +9,9 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import AcceptedElicitation, Context, ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
+from mcp_types import CallToolResult, ToolAnnotations
+from pydantic import BaseModel, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from wedata_mcp.guardrail.approval import REFUSED_NO_CHANNEL, ApprovalMode, RerunApproval
 from wedata_mcp.guardrail.gate import Guardrail, RerunResult
@@ -19,23 +20,15 @@ from wedata_mcp.models import RunRerunScheduleInstancesRequest
 from wedata_mcp.tools.actor import actor_of
 from wedata_mcp.tools.approval import approval_resolver, preparer
 from wedata_mcp.tools.errors import as_tool_errors
+from wedata_mcp.tools.output import answer
 from wedata_mcp.tools.sdk import model_tool
 
 NAME = "rerun_schedule_instances"
 
-DESCRIPTION = """\
-Rerun Tencent Cloud WeData schedule instances (API action RunRerunScheduleInstances, 2021-08-20).
-
-Two steps, always:
-1. Call WITHOUT ConfirmationToken: a dry run. Nothing is sent; you get a preview (Summary, Plan, \
-Warnings, the exact request) and a ConfirmationToken.
-2. Show the preview to the user. Only after they confirm, call again with exactly the same arguments \
-plus ConfirmationToken. Exactly one request is sent; the token works once and expires. The server may \
-also ask the user directly to confirm.
-
-Select instances with Instances (TaskId + CurRunDate 'YYYY-MM-DD HH:MM:SS') or SearchCondition. \
-RerunType "1" reruns only the instances, "2" them and their downstream, "3" only downstream; \
-SonInstanceType limits downstream: "1" same workflow, "2" same project, "3" across projects."""
+DESCRIPTION = (
+    "Rerun WeData schedule instances (RunRerunScheduleInstances). 1. No ConfirmationToken: a dry run; show the "
+    "user its Summary and Warnings. 2. Only if they confirm: the same arguments plus its ConfirmationToken."
+)
 
 
 class RerunArguments(RunRerunScheduleInstancesRequest):
@@ -43,16 +36,19 @@ class RerunArguments(RunRerunScheduleInstancesRequest):
 
     ConfirmationToken: str | None = Field(
         None,
-        description="Omit for a dry run. To execute, the token from the dry run of these exact arguments.",
+        description="Omit: dry run. To execute: its token.",
     )
+    Discard: bool | None = Field(None, description="true + ConfirmationToken: the user said no.")
 
-
-def compact(result: RerunResult) -> CallToolResult:
-    """Structured content plus its compact JSON as text (the SDK would indent it: ~30% more context)."""
-    return CallToolResult(
-        content=[TextContent(type="text", text=result.model_dump_json())],
-        structured_content=result.model_dump(mode="json"),
-    )
+    @model_validator(mode="after")
+    def _discard_names_its_token(self) -> "RerunArguments":
+        if self.Discard and self.ConfirmationToken is None:
+            raise PydanticCustomError(
+                "discard_without_token",
+                "{field}: give the ConfirmationToken of the dry run the user declined",
+                {"field": "Discard"},
+            )
+        return self
 
 
 def _approved_by(outcome: ElicitationResult[Any]) -> str | None:
@@ -83,7 +79,7 @@ class RerunToolSpec:
 
 RERUN_2021 = RerunToolSpec(
     NAME,
-    "Rerun WeData schedule instances (dry run first)",
+    "Rerun schedule instances (dry run first)",
     DESCRIPTION,
     RunRerunScheduleInstancesRequest,
     RerunArguments,
@@ -111,6 +107,8 @@ def rerun_tool(
 
         async def run() -> RerunResult:
             guardrail = guardrail_of(ctx)
+            if arguments.get("Discard") and token is not None:  # validation refused Discard without a token
+                return await guardrail.discard(prepared, token, actor_of(ctx))
             if token is None:
                 return await guardrail.dry_run(prepared, actor_of(ctx))
             # A present but empty token is a token (and an invalid one), never "no token".
@@ -125,7 +123,7 @@ def rerun_tool(
 
             return await guardrail.execute(prepared, token, actor_of(ctx), approved_by, progress)
 
-        return compact(await as_tool_errors(run))
+        return answer(await as_tool_errors(run))
 
     return model_tool(
         rerun_schedule_instances,

@@ -46,6 +46,13 @@ this module therefore relies on (each pinned by tests/test_sdk_adapter.py):
    with `inspect.signature` and `typing.get_type_hints`, and plans them at registration from the tool's own
    parameter names. A function taking `**arguments` therefore gets a `__signature__` (and `__annotations__`)
    that names each field of the model.
+7. Errors a model can act on. `Tool.run` prefixes every `ToolError` with "Error executing tool <name>: " and
+   reports argument validation as pydantic's raw text (input values, URLs); `_PlainTool.run` re-raises a
+   deliberate ToolError with its own message and a ValidationError described field by field (tools/errors.py),
+   keeping `__cause__`, which the SDK's call handler reads to log the rejected fields. A crash
+   (`UnexpectedToolError`) is left exactly as the SDK made it.
+8. Unknown arguments. The synthesized argument model ignores unknown fields (a typo'd filter would silently
+   widen a search), so a function tool's argument model refuses them, naming the closest valid name.
 """
 
 from __future__ import annotations
@@ -57,15 +64,18 @@ from collections.abc import Callable, Collection, Iterable
 from typing import Any, TypeVar, cast, get_args
 
 from mcp.server.auth.middleware.auth_context import get_access_token
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp_types import ToolAnnotations
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel, ValidationError, create_model, model_validator
 from pydantic.fields import FieldInfo
 
+from wedata_mcp.models.base import reject_unknown
 from wedata_mcp.models.schema import lean
+from wedata_mcp.tools.errors import describe_validation
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -145,6 +155,39 @@ def taking_arguments(fn: F, names: Iterable[str]) -> F:
     return fn
 
 
+class _PlainTool(Tool):
+    """A Tool whose anticipated errors read as what to fix, without the framework's prefix (point 7)."""
+
+    async def run(self, arguments: dict[str, Any], context: Context[Any, Any], convert_result: bool = False) -> Any:
+        try:
+            return await super().run(arguments, context, convert_result)
+        except ToolError as exc:
+            if type(exc) is not ToolError:  # the SDK's UnexpectedToolError (a crash): left as it made it
+                raise
+            cause = exc.__cause__
+            if isinstance(cause, ValidationError):
+                raise ToolError(describe_validation(cause)) from cause
+            if isinstance(cause, ToolError):
+                raise ToolError(str(cause)) from cause
+            raise
+
+
+def _refusing_unknown(arg_model: type[ArgModelBase]) -> type[ArgModelBase]:
+    """`arg_model`, refusing an argument it does not know (point 8)."""
+    known = frozenset(field.alias or key for key, field in arg_model.model_fields.items())
+
+    class Refusing(arg_model):  # a subclass keeps the SDK's fields, config and one-level dump
+        @model_validator(mode="before")
+        @classmethod
+        def _refuse_unknown(cls, data: Any) -> Any:
+            if isinstance(data, dict):
+                reject_unknown(cast(dict[Any, Any], data), known, "arguments")
+            return cast(Any, data)
+
+    Refusing.__name__ = Refusing.__qualname__ = arg_model.__name__
+    return Refusing
+
+
 def function_tool(
     fn: Callable[..., Any],
     *,
@@ -154,8 +197,10 @@ def function_tool(
     description: str | None = None,
 ) -> Tool:
     """`Tool.from_function(fn)`, published with lean schemas and string arguments kept exact."""
+    # A docstring's indentation and line breaks are bytes every conversation pays for: one line of words.
+    description = " ".join((description or inspect.getdoc(fn) or "").split())
     tool = Tool.from_function(fn, name=name, title=title, description=description, annotations=annotations)
-    return _published(tool, tool.fn_metadata.arg_model, tool.parameters)
+    return _published(tool, _refusing_unknown(tool.fn_metadata.arg_model), tool.parameters)
 
 
 def model_tool(
@@ -190,4 +235,4 @@ def _published(tool: Tool, arg_model: type[ArgModelBase], parameters: dict[str, 
     )
     # A new Tool rather than assignments: Tool.output_schema is a cached_property of fn_metadata's.
     fields: dict[str, Any] = {key: getattr(tool, key) for key in Tool.model_fields}
-    return Tool.model_validate(fields | {"parameters": lean(parameters, drop_null=True), "fn_metadata": metadata})
+    return _PlainTool.model_validate(fields | {"parameters": lean(parameters, drop_null=True), "fn_metadata": metadata})
