@@ -128,6 +128,14 @@ class Walk:
             self.nested(nested, inner or {}, defs, where)
 
     def nested(self, sdk_name: str, node: dict[str, Any], defs: dict[str, Any], where: str) -> None:
+        if "properties" not in node and sdk_name in _MODELS:
+            # Published as a bare object (its fields kept out of tools/list to spare context) but validated by
+            # the product's model of the SDK's type: that model is what must match.
+            model = _MODELS[sdk_name]
+            schema = model.model_json_schema(mode="validation")
+            extra = model.DOCUMENTED_EXTRA if issubclass(model, DocumentedModel) else frozenset()
+            self.model(sdk_name, schema, schema.get("$defs", {}), extra, where)
+            return
         if "properties" not in node:
             self.problems.append(f"{where}: the SDK has the type {sdk_name}, the product a free-form object")
             return

@@ -3,6 +3,7 @@ session against the simulator mounted in-process: the same guardrail as 2021-08-
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ async def test_2025_lists_its_own_rerun_tool_with_the_documented_request_as_sche
         "RedefineSelfWorkflowDependency",
         "RedefineParamList",
         "ConfirmationToken",
+        "Discard",
     }
     assert set(tool.input_schema["required"]) == {"ProjectId", "InstanceKeyList"}
     assert properties["RerunType"]["enum"] == ["1", "2", "3"]
@@ -91,7 +93,7 @@ async def test_confirmed_rerun_sends_exactly_one_signed_request_and_a_replay_sen
     assert result["Status"] == "executed" and result["Data"]["AsyncId"] in sandbox.world.async_jobs
     (sent,) = sandbox.requests("RerunTaskInstancesAsync")
     assert result["RequestId"] == sent.request_id and sent.json() == rerun()
-    assert sent.body.decode() == preview["RequestBody"]  # the exact bytes the preview showed
+    assert sent.body.decode() == json.dumps(preview["Request"])  # the exact bytes the preview showed
     assert again.structured_content is not None and again.structured_content["Status"] == "already_executed"
     assert wire.sent == 1
     events = [r["event"] for r in audit_records(tmp_path / "audit.jsonl")]
@@ -116,7 +118,7 @@ async def test_omitted_codes_are_previewed_as_their_widest_effect(tmp_path: Path
     preview = result.structured_content
     assert preview is not None
     assert preview["Plan"]["Reruns"].startswith("the selected instances and their downstream")
-    assert "SonRangeType not set" in (preview["Plan"]["DownstreamScope"] or "")
+    assert "widest" in preview["Plan"]["Omitted"]["SonRangeType"]
     assert any("CheckParentType not set" in w for w in preview["Warnings"])
 
 

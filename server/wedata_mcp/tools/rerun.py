@@ -42,13 +42,18 @@ class RerunArguments(RunRerunScheduleInstancesRequest):
 
     @model_validator(mode="after")
     def _discard_names_its_token(self) -> "RerunArguments":
-        if self.Discard and self.ConfirmationToken is None:
-            raise PydanticCustomError(
-                "discard_without_token",
-                "{field}: give the ConfirmationToken of the dry run the user declined",
-                {"field": "Discard"},
-            )
+        discard_needs_a_token(self.Discard, self.ConfirmationToken)
         return self
+
+
+def discard_needs_a_token(discard: bool | None, token: str | None) -> None:
+    """Discard is an answer to one dry run: without its token there is nothing to discard."""
+    if discard and token is None:
+        raise PydanticCustomError(
+            "discard_without_token",
+            "{field}: give the ConfirmationToken of the dry run the user declined",
+            {"field": "Discard"},
+        )
 
 
 def _approved_by(outcome: ElicitationResult[Any]) -> str | None:

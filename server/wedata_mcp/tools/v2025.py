@@ -1,11 +1,11 @@
 """The tools of WeData API 2025-08-06: the guarded `rerun_task_instances_async` (the same guardrail as 2021-08-20's
 rerun, over RerunTaskInstancesAsync's documented request)."""
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from wedata_mcp.guardrail.results import AsyncRerunResult
 from wedata_mcp.models.v2025 import RerunTaskInstancesAsyncRequest
-from wedata_mcp.tools.rerun import RerunToolSpec
+from wedata_mcp.tools.rerun import RerunToolSpec, discard_needs_a_token
 
 DESCRIPTION_2025 = """\
 Rerun Tencent Cloud WeData task instances (API action RerunTaskInstancesAsync, 2025-08-06).
@@ -30,6 +30,12 @@ class AsyncRerunArguments(RerunTaskInstancesAsyncRequest):
         None,
         description="Omit for a dry run. To execute, the token from the dry run of these exact arguments.",
     )
+    Discard: bool | None = Field(None, description="true + ConfirmationToken: the user said no.")
+
+    @model_validator(mode="after")
+    def _discard_names_its_token(self) -> "AsyncRerunArguments":
+        discard_needs_a_token(self.Discard, self.ConfirmationToken)
+        return self
 
 
 RERUN_2025 = RerunToolSpec(
