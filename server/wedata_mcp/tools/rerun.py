@@ -84,7 +84,7 @@ class RerunToolSpec:
 
 RERUN_2021 = RerunToolSpec(
     NAME,
-    "Rerun schedule instances (dry run first)",
+    "Rerun WeData schedule instances (dry run first)",
     DESCRIPTION,
     RunRerunScheduleInstancesRequest,
     RerunArguments,
