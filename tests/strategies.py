@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from wedata_mcp.models import InstanceApiOpsRequest, InstanceOpsDto, ProjectBaseInfoOpsRequest
 from wedata_mcp.models import RunRerunScheduleInstancesRequest as Request
+from wedata_mcp.models.base import IDENTIFIER_PATTERN
 from wedata_mcp.models.schema import lean
 from wedata_mcp.sandbox.world import World
 from wedata_mcp.tools.approval import GUARDRAIL_ARGUMENTS
@@ -105,21 +106,34 @@ def refine(published: dict[str, Any]) -> dict[str, Any]:
         (ProjectBaseInfoOpsRequest, defs["ProjectBaseInfoOpsRequest"]),
     ]:
         for name, prop in node["properties"].items():
-            if _refuses_invisible(model, name):
+            if _refuses(model, name, "x\u200b", "invisible_character"):
                 _mark_text(prop)
+            if _refuses(model, name, "a b", "identifier"):
+                _mark_identifier(prop)
     return schema
 
 
-def _refuses_invisible(model: type[BaseModel], name: str) -> bool:
-    """Whether the model refuses a zero-width space in field `name` (as text, or as an item of a list)."""
-    for value in ("x\u200b", ["x\u200b"]):
+def _refuses(model: type[BaseModel], name: str, text: str, error: str) -> bool:
+    """Whether the model refuses `text` in field `name` (as text, or as an item of a list) with `error`."""
+    for value in (text, [text]):
         try:
             model.model_validate({name: value})
         except ValidationError as exc:
             errors = exc.errors(include_url=False, include_input=False)
-            if any(e["type"] == "invisible_character" and e["loc"][:1] == (name,) for e in errors):
+            if any(e["type"] == error and e["loc"][:1] == (name,) for e in errors):
                 return True
     return False
+
+
+def _mark_identifier(node: Any) -> None:
+    """Give every plain string in `node` an identifier's shape, or empty (what optional IDs accept)."""
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "string" and "pattern" not in node:
+        node["pattern"] = f"^({IDENTIFIER_PATTERN[1:-1]})?$"
+    for branch in node.get("anyOf", []):  # pyright: ignore[reportUnknownVariableType]
+        _mark_identifier(branch)
+    _mark_identifier(node.get("items"))  # pyright: ignore[reportUnknownArgumentType]
 
 
 def _mark_text(node: Any) -> None:

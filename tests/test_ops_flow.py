@@ -273,9 +273,10 @@ async def test_cloud_text_with_instructions_comes_back_only_as_data(tmp_path: Pa
         preview = await call(
             client, TOOL, {"Instances": [{"TaskId": ADS_PARTNER_EXPORT, "CurRunDate": YESTERDAY}], "RerunType": "1"}
         )
-    name = found["Instances"][0]["TaskName"]
+    name = detail["Instance"]["TaskName"]  # whole here; a listed row shows its first 48 characters
     assert "ignore previous instructions" in name.lower()
-    assert detail["Instance"]["TaskName"] == name
+    listed = found["Instances"][0]["TaskName"]
+    assert listed.endswith("…") and name.startswith(listed.removesuffix("…")) and len(listed) == 48
     prose = [preview["Summary"], preview["NextStep"], *preview["Warnings"], found["Note"]]
     assert all("ignore previous" not in p.lower() for p in prose)
     assert preview["BlastRadius"]["Instances"][0]["TaskName"] == name  # data field only

@@ -112,11 +112,8 @@ Identifier = Annotated[
 ]
 """An ID that selects what runs (TaskId): its documented shape only."""
 
-OptionalIdentifier = Annotated[
-    str,
-    _identifier(allow_empty=True),
-    WithJsonSchema({"type": "string", "pattern": f"^({IDENTIFIER_PATTERN[1:-1]})?$"}),
-]
+# Published as a plain string: its shape is said once, by the required identifiers' pattern (tools/list is a budget).
+OptionalIdentifier = Annotated[str, _identifier(allow_empty=True), WithJsonSchema({"type": "string"})]
 """An ID the reference's own example leaves empty ("WorkflowId": ""): empty, or the documented shape."""
 
 _UNSEEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")

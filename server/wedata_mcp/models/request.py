@@ -189,8 +189,8 @@ class StrToStrMap(DocumentedModel):
 
     model_config = DocumentedModel.model_config | {"extra": "forbid"}  # K and V are all it has
 
-    K: str | None = Field(None, description="Parameter name.")
-    V: str | None = Field(None, description="Parameter value.")
+    K: str | None = None  # the parameter's name
+    V: str | None = None  # its value
 
 
 class RunRerunScheduleInstancesRequest(DocumentedModel):
@@ -231,7 +231,7 @@ class RunRerunScheduleInstancesRequest(DocumentedModel):
     SelfWorkflowDependency: Literal["yes", "no"] | None = None
     DataTimeOrder: Literal[0, 1, 2] | None = Field(None, description=describe("Order by data time.", DATA_TIME_ORDER))
     ReDoParams: str | None = None
-    MapParamList: list[StrToStrMap] | None = Field(None, description="Custom parameters, each {K: name, V: value}.")
+    MapParamList: list[StrToStrMap] | None = Field(None, description="Custom parameters.")
     AppParam: str | None = None
 
     @field_validator("DataTimeOrder", mode="before")

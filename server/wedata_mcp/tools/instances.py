@@ -36,7 +36,9 @@ FIND_TITLE = "Find schedule instances"
 GET_TITLE = "Look at one instance"
 
 
-ERROR_SHOWN = 48  # characters of ErrorDesc in a listed row; get_schedule_instance shows it whole
+# Characters of each free text (names, ErrorDesc) in a listed row, so that a row stays a row however long a name is;
+# get_schedule_instance shows them whole.
+SHOWN = 48
 
 
 class FoundInstance(BaseModel):
@@ -82,21 +84,22 @@ class InstanceDetail(BaseModel):
     Note: str = DATA_NOTE
 
 
-def _found(i: InstanceOpsView, *, error_shown: int | None = None) -> FoundInstance:
-    error = i.ErrorDesc
-    if error and error_shown is not None and len(error) > error_shown:
-        error = error[: error_shown - 1] + "…"
+def _cut(text: str | None, shown: int | None) -> str | None:
+    return text[: shown - 1] + "…" if text and shown is not None and len(text) > shown else text
+
+
+def _found(i: InstanceOpsView, *, shown: int | None = None) -> FoundInstance:
     return FoundInstance(
         TaskId=i.TaskId,
         CurRunDate=i.CurRunDate,
-        TaskName=i.TaskName,
+        TaskName=_cut(i.TaskName, shown),
         StateName=state_name(i.State),
-        WorkflowName=i.WorkflowName,
+        WorkflowName=_cut(i.WorkflowName, shown),
         ProjectId=i.ProjectId,
         Owner=i.InCharge,
         Tries=i.Tries,
         EndTime=i.EndTime,
-        ErrorDesc=error,
+        ErrorDesc=_cut(i.ErrorDesc, shown),
     )
 
 
@@ -196,7 +199,7 @@ def instance_tools(reader_of: Callable[[Context[Any, Any]], WeDataReader]) -> li
             found = await reader.instances_page(search, Page, PageSize, project)
             more = Page * PageSize < found.TotalCount
             return FoundPage(
-                Instances=[_found(i, error_shown=ERROR_SHOWN) for i in found.Items],
+                Instances=[_found(i, shown=SHOWN) for i in found.Items],
                 Projects={i.ProjectId: i.ProjectName for i in found.Items if i.ProjectId},
                 TotalCount=found.TotalCount,
                 Page=Page,
