@@ -224,7 +224,7 @@ def _preview(server: StdioServer, sim: simulator.Simulator, trace: Path, result:
     answer = json.loads(line)["result"]
     if answer.get("isError") or not answer["structuredContent"].get("ConfirmationToken"):
         raise RuntimeError(f"preview of {result.size} failed: {answer['content']}")
-    looked = [r for r in sim.requests() if r.action == DESCRIBE]
+    looked = sim.requests()  # every look-up of this preview (DescribeScheduleInstances, DagInstances)
     spans = [json.loads(s) for s in trace.read_text(encoding="utf-8").splitlines()[seen:]]
     if len(spans) != len(looked) or not spans:
         raise RuntimeError("the server's and the simulator's look-ups disagree")
