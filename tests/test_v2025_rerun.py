@@ -118,7 +118,14 @@ async def test_omitted_codes_are_previewed_as_their_widest_effect(tmp_path: Path
     preview = result.structured_content
     assert preview is not None
     assert preview["Plan"]["Reruns"].startswith("the selected instances and their downstream")
-    assert "widest" in preview["Plan"]["Omitted"]["SonRangeType"]
+    omitted = preview["Plan"]["Omitted"]
+    assert (
+        omitted["SonRangeType"].startswith("ALL: downstream across every project")
+        and "widest" in omitted["SonRangeType"]
+    )
+    # Read in this version's own terms: an omitted CheckParentType checks nothing here (2021-08-20's table differs).
+    assert omitted["CheckParentType"].startswith("NONE: upstream completion is not checked"), omitted
+    assert "CheckFather" not in omitted and "DependentWay" not in omitted
     assert any("CheckParentType not set" in w for w in preview["Warnings"])
 
 

@@ -16,8 +16,9 @@ from typing import Any
 
 from wedata_mcp.guardrail.effect import CHECK_FATHER_UNSET, Effect, effect_of, effect_of_async
 from wedata_mcp.models import ACTION, VERSION, RunRerunScheduleInstancesRequest
+from wedata_mcp.models.codes import OMITTED, UNDOCUMENTED, OmittedCode
 from wedata_mcp.models.request import wire_bytes
-from wedata_mcp.models.v2025 import RERUN_ACTION_2025, VERSION_2025, RerunTaskInstancesAsyncRequest
+from wedata_mcp.models.v2025 import OMITTED_2025, RERUN_ACTION_2025, VERSION_2025, RerunTaskInstancesAsyncRequest
 
 __all__ = [
     "API_2021",
@@ -58,6 +59,8 @@ class RerunApi:
     scope_field: str  # the code that bounds the downstream, and its widest value
     widest_scope: str
     no_default: str  # what the reference says of an omitted code, in the preview's words
+    omitted: dict[str, OmittedCode]  # each code's reading when omitted
+    omitted_why: str  # why it reads so, in the preview's words
     how: tuple[str, ...]  # parameters that change how the rerun runs: named in the approval question when given
     custom: tuple[str, ...]  # free-text parameters: named with a fingerprint, never shown there
     splits: bool  # whether a selection too large for one request may be sent as batches
@@ -83,6 +86,8 @@ API_2021 = RerunApi(
     scope_field="SonInstanceType",
     widest_scope="3",
     no_default="WeData documents no default",
+    omitted=OMITTED,
+    omitted_why=UNDOCUMENTED,
     how=("ParallelNum", "SelfWorkflowDependency", "SameSelfDependType", "SameSelfWorkflowDependType", "AsyncMode"),
     custom=("MapParamList", "ReDoParams", "AppParam", "OperatorName", "OperatorId"),
     splits=True,
@@ -98,6 +103,8 @@ API_2025 = RerunApi(
     scope_field="SonRangeType",
     widest_scope="ALL",
     no_default="an omitted code counts as its widest, whatever the SDK's default",
+    omitted=OMITTED_2025,
+    omitted_why="widest case assumed, whatever the SDK's default",
     how=("RedefineParallelNum", "RedefineSelfWorkflowDependency"),
     custom=("RedefineParamList",),
     # Each request is one asynchronous job to follow; batches would make several (not supported yet).

@@ -11,7 +11,13 @@ from pydantic import BaseModel, Field
 
 from wedata_mcp.guardrail.prepared import CHECK_FATHER_UNSET, PreparedRerun
 from wedata_mcp.guardrail.tokens import Totals
-from wedata_mcp.models.codes import DEPENDENT_WAY, OMITTED, RERUN_TYPE, omitted_words, state_group, state_name
+from wedata_mcp.models.codes import (
+    DEPENDENT_WAY,
+    RERUN_TYPE,
+    omitted_words,
+    state_group,
+    state_name,
+)
 from wedata_mcp.models.describe import InstanceOpsView
 
 MAX_LISTED = 20
@@ -96,9 +102,9 @@ def omitted(prepared: PreparedRerun) -> dict[str, str]:
     fields = list(prepared.effect.omitted)
     if not api.by_key and prepared.params.get("DependentWay") is None:
         fields.append("DependentWay")
-    # 2021-08-20's codes have their entry in the code table; another version's say what its tool assumes.
+    # Each version's own table: the same field name may read differently in another version (CheckParentType).
     widest = f"not set: {api.no_default}, so the widest effect is shown"
-    return {field: omitted_words(field) if field in OMITTED else widest for field in fields}
+    return {f: omitted_words(api.omitted[f], api.omitted_why) if f in api.omitted else widest for f in fields}
 
 
 def _last_error(instance: InstanceOpsView) -> str | None:

@@ -101,10 +101,9 @@ OMITTED: dict[str, OmittedCode] = {
 }
 
 
-def omitted_words(field: str) -> str:
+def omitted_words(code: OmittedCode, why: str = UNDOCUMENTED) -> str:
     """What the preview says of an omitted code: the value that applies, its meaning, and why."""
-    code = OMITTED[field]
-    return f"{code.applies}: {code.words} ({UNDOCUMENTED})"
+    return f"{code.applies}: {code.words} ({why})"
 
 
 StateGroup = Literal[

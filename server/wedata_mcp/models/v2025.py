@@ -13,7 +13,14 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 from pydantic_core import PydanticCustomError
 
 from wedata_mcp.models.base import DocumentedModel, Identifier, VisibleText
-from wedata_mcp.models.codes import CHECK_PARENT_TYPE, RERUN_TYPE, ScopeCode, describe
+from wedata_mcp.models.codes import (
+    CHECK_PARENT_TYPE,
+    RERUN_TYPE,
+    RERUN_TYPE_WIDEST,
+    OmittedCode,
+    ScopeCode,
+    describe,
+)
 
 VERSION_2025 = "2025-08-06"
 RERUN_ACTION_2025 = "RerunTaskInstancesAsync"
@@ -25,6 +32,14 @@ SON_RANGE_TYPE: dict[str, ScopeCode] = {
     "ALL": ScopeCode("across every project linked by cross-workflow dependencies", "linked", "all linked projects"),
 }
 SON_RANGE_TYPE_WIDEST = "ALL"
+# What the preview reads each omitted code of RerunTaskInstancesAsync as: its widest effect (which for
+# CheckParentType is also the SDK's documented default, NONE).
+OMITTED_2025: dict[str, OmittedCode] = {
+    "RerunType": OmittedCode(RERUN_TYPE_WIDEST, RERUN_TYPE[RERUN_TYPE_WIDEST].words),
+    "SonRangeType": OmittedCode(SON_RANGE_TYPE_WIDEST, "downstream " + SON_RANGE_TYPE[SON_RANGE_TYPE_WIDEST].words),
+    "CheckParentType": OmittedCode("NONE", "upstream completion is not checked"),
+    "SkipEventListening": OmittedCode("true", "event listening may be ignored"),
+}
 
 # TaskInstance.InstanceState's documented names (models/codes.py groups them with 2021-08-20's codes).
 InstanceStateName = Literal[
