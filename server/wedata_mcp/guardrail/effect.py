@@ -29,27 +29,49 @@ class Effect:
     reruns_selection: bool
     reruns_downstream: bool
     scope: ScopeCode | None  # how far downstream reaches, when it reruns
+    scope_code: str | None  # its code in the request's own table (SonInstanceType, or SonRangeType)
     upstream_check: Literal["covered", "selected", "none"]  # whose upstream WeData is asked to check
     skipped_checks: tuple[str, ...]
     omitted: tuple[str, ...]  # codes left out, read as their widest effect
 
-    @property
-    def scope_code(self) -> str | None:
-        """The scope's code in the request's own table (SonInstanceType, or 2025-08-06's SonRangeType)."""
-        tables = (SON_INSTANCE_TYPE, SON_RANGE_TYPE)
-        return next((k for table in tables for k, v in table.items() if v is self.scope), None)
+
+def _effect(
+    rerun_type: str | None,
+    scope: tuple[str, str | None, dict[str, ScopeCode], str],
+    skip_events: bool | None,
+    check: Literal["covered", "selected", "none"],
+    skipped: list[str],
+    omitted_checks: list[str],
+    omitted_last: tuple[str, ...] = (),
+) -> Effect:
+    """What every version shares: RerunType and its downstream scope (`scope` is the scope field's name, its
+    value, its table and its widest code), and SkipEventListening; each omitted one read as its widest."""
+    omitted = [] if rerun_type is not None else ["RerunType"]
+    rerun_code = rerun_type or RERUN_TYPE_WIDEST
+    rerun = RERUN_TYPE[rerun_code]
+    field, given, table, widest = scope
+    scope_code = (given or widest) if rerun.downstream else None
+    if rerun.downstream and given is None:
+        omitted.append(field)
+    omitted += omitted_checks
+    if skip_events:
+        skipped.append("event listening is ignored (SkipEventListening=true)")
+    elif skip_events is None:
+        omitted.append("SkipEventListening")
+    return Effect(
+        rerun_type=rerun_code,
+        reruns_selection=rerun.selection,
+        reruns_downstream=rerun.downstream,
+        scope=table[scope_code] if scope_code is not None else None,
+        scope_code=scope_code,
+        upstream_check=check,
+        skipped_checks=tuple(skipped),
+        omitted=(*omitted, *omitted_last),
+    )
 
 
 def effect_of(request: RunRerunScheduleInstancesRequest) -> Effect:
     omitted: list[str] = []
-    if request.RerunType is None:
-        omitted.append("RerunType")
-    rerun = RERUN_TYPE[request.RerunType or RERUN_TYPE_WIDEST]
-    scope = None
-    if rerun.downstream:
-        if request.SonInstanceType is None:
-            omitted.append("SonInstanceType")
-        scope = SON_INSTANCE_TYPE[request.SonInstanceType or SON_INSTANCE_TYPE_WIDEST]
     skipped: list[str] = []
     # A check counts only when asked for explicitly: CheckFather true, and CheckParentType not NONE.
     if request.CheckFather is None:
@@ -59,26 +81,16 @@ def effect_of(request: RunRerunScheduleInstancesRequest) -> Effect:
         skipped.append("upstream (parent) completion is not checked (CheckFather=false)")
     if request.CheckParentType == "NONE":
         skipped.append("no upstream task is checked (CheckParentType=NONE)")
-    if request.SkipEventListening:
-        skipped.append("event listening is ignored (SkipEventListening=true)")
-    elif request.SkipEventListening is None:
-        omitted.append("SkipEventListening")
     if request.CheckFather is not True or request.CheckParentType == "NONE":
         check: Literal["covered", "selected", "none"] = "none"
     elif request.CheckParentType is None:
-        omitted.append("CheckParentType")
         check = "covered"  # its reach is not documented: look at the upstream of everything that reruns
     else:
         check = CHECK_PARENT_TYPE[request.CheckParentType].checks
-    return Effect(
-        rerun_type=request.RerunType or RERUN_TYPE_WIDEST,
-        reruns_selection=rerun.selection,
-        reruns_downstream=rerun.downstream,
-        scope=scope,
-        upstream_check=check,
-        skipped_checks=tuple(skipped),
-        omitted=tuple(omitted),
-    )
+    scope = ("SonInstanceType", request.SonInstanceType, SON_INSTANCE_TYPE, SON_INSTANCE_TYPE_WIDEST)
+    # CheckParentType counts as omitted only when the check is on (CheckFather true) and its reach unsaid.
+    last = ("CheckParentType",) if check == "covered" else ()
+    return _effect(request.RerunType, scope, request.SkipEventListening, check, skipped, omitted, last)
 
 
 def effect_of_async(request: RerunTaskInstancesAsyncRequest) -> Effect:
@@ -86,14 +98,6 @@ def effect_of_async(request: RerunTaskInstancesAsyncRequest) -> Effect:
     SonRangeType WORKFLOW), but an omitted code is still read as its widest effect (DESIGN.md, invariant 5): the
     preview never shows less than what may run, and says which codes were left out."""
     omitted: list[str] = []
-    if request.RerunType is None:
-        omitted.append("RerunType")
-    rerun = RERUN_TYPE[request.RerunType or RERUN_TYPE_WIDEST]
-    scope = None
-    if rerun.downstream:
-        if request.SonRangeType is None:
-            omitted.append("SonRangeType")
-        scope = SON_RANGE_TYPE[request.SonRangeType or SON_RANGE_TYPE_WIDEST]
     skipped: list[str] = []
     check = CHECK_PARENT_TYPE[request.CheckParentType].checks if request.CheckParentType else "none"
     if request.CheckParentType is None:
@@ -101,16 +105,5 @@ def effect_of_async(request: RerunTaskInstancesAsyncRequest) -> Effect:
         skipped.append("upstream completion is not checked (CheckParentType not set: its documented default is NONE)")
     elif request.CheckParentType == "NONE":
         skipped.append("no upstream task is checked (CheckParentType=NONE)")
-    if request.SkipEventListening:
-        skipped.append("event listening is ignored (SkipEventListening=true)")
-    elif request.SkipEventListening is None:
-        omitted.append("SkipEventListening")
-    return Effect(
-        rerun_type=request.RerunType or RERUN_TYPE_WIDEST,
-        reruns_selection=rerun.selection,
-        reruns_downstream=rerun.downstream,
-        scope=scope,
-        upstream_check=check,
-        skipped_checks=tuple(skipped),
-        omitted=tuple(omitted),
-    )
+    scope = ("SonRangeType", request.SonRangeType, SON_RANGE_TYPE, SON_RANGE_TYPE_WIDEST)
+    return _effect(request.RerunType, scope, request.SkipEventListening, check, skipped, omitted)
