@@ -3,9 +3,11 @@ stays unknown: no ConfirmationToken."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from mcp import Client
 
@@ -65,3 +67,30 @@ async def test_a_failed_dag_look_up_stays_unknown(tmp_path: Path) -> None:
     assert found["BlastRadius"]["Resolved"] is False
     assert any("InternalError" in note for note in found["BlastRadius"]["Unresolved"])
     assert sandbox.requests("RunRerunScheduleInstances", verified=None) == []
+
+
+class ShortPages(Wire):
+    """The simulator, but DescribeScheduleInstances' second page comes back empty while its TotalCount stands: an
+    answer cut short, as a proxy or a faulty page may cut it."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        body = json.loads(request.content or b"{}")
+        if request.headers.get("X-TC-Action") != "DescribeScheduleInstances" or body.get("PageIndex", 1) < 2:
+            return response
+        answer = json.loads(await response.aread())
+        answer["Response"]["Data"]["Items"] = []
+        return httpx.Response(200, json=answer, headers={"Content-Type": "application/json"})
+
+
+async def test_a_selection_whose_pages_stop_before_their_count_stays_unknown(tmp_path: Path) -> None:
+    sandbox = star(150)  # 151 instances on DAY: two pages of DescribeScheduleInstances
+    search = {"SearchCondition": {"DateFrom": DAY, "DateTo": DAY}, "RerunType": "1"}
+    async with Client(make_server(tmp_path, ShortPages(sandbox), policy=WIDE)) as client:
+        result = await client.call_tool(TOOL, search)
+    found = result.structured_content
+    assert found is not None, text(result)
+    assert found.get("ConfirmationToken") is None and found["BlastRadius"]["Resolved"] is False
+    notes = " ".join(found["BlastRadius"]["Unresolved"])
+    assert "DescribeScheduleInstances stopped after 100 of the 151 items it counts" in notes, notes
+    assert not sandbox.requests("RunRerunScheduleInstances")

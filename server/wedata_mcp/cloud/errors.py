@@ -55,6 +55,13 @@ class NoProjectError(WeDataError):
         )
 
 
+class IncompleteAnswerError(WeDataError):
+    """A paged answer that ended before the TotalCount it gave: what it left out is unknown, not absent."""
+
+    def __init__(self, action: str, got: int, total: int) -> None:
+        super().__init__(f"{action} stopped after {got} of the {total} items it counts")
+
+
 class CloudAPIError(WeDataError):
     """Tencent answered with its error envelope: `{"Response": {"Error": {Code, Message}, RequestId}}`."""
 

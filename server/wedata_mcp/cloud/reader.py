@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from wedata_mcp.cloud.client import WeDataClient
-from wedata_mcp.cloud.errors import NoProjectError
+from wedata_mcp.cloud.errors import IncompleteAnswerError, NoProjectError
 from wedata_mcp.models import InstanceApiOpsRequest
 from wedata_mcp.models.describe import (
     CollectionInstanceOpsDto,
@@ -102,7 +102,7 @@ class WeDataReader:
         """Every instance matching `search`, project by project and page by page, stopping after `limit`."""
         seen = 0
         for project in self.scope(project_id):
-            page = 1
+            page, listed = 1, 0
             while True:
                 batch = await self._page(search, page, PAGE_SIZE, project)
                 for item in batch.Items:
@@ -110,8 +110,12 @@ class WeDataReader:
                         return
                     seen += 1
                     yield item
-                if not batch.Items or page * PAGE_SIZE >= batch.TotalCount:
+                listed += len(batch.Items)
+                if listed >= batch.TotalCount:
                     break
+                if not batch.Items or page * PAGE_SIZE >= batch.TotalCount:
+                    # Pages that end before their count: what they left out is unknown, never "nothing more".
+                    raise IncompleteAnswerError(SCHEDULE_INSTANCES, listed, batch.TotalCount)
                 page += 1
 
     async def dag_page(

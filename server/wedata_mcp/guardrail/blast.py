@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from wedata_mcp.cloud.errors import CloudAPIError, NoProjectError, WeDataError
+from wedata_mcp.cloud.errors import CloudAPIError, IncompleteAnswerError, NoProjectError, WeDataError
 from wedata_mcp.cloud.reader import PAGE_SIZE, WeDataReader
 from wedata_mcp.guardrail.prepared import PreparedRerun
 from wedata_mcp.models.codes import is_success, state_group
@@ -229,7 +229,8 @@ def reason(exc: Exception) -> str:
     """Why a look-up failed, without the API's free-text message (cloud text is data, not prose)."""
     if isinstance(exc, CloudAPIError):
         return f"{exc.code} (RequestId {exc.request_id or 'none'})"
-    return str(exc) if isinstance(exc, LookupBudgetExceeded | NoProjectError) else type(exc).__name__
+    said = LookupBudgetExceeded | NoProjectError | IncompleteAnswerError  # our words, with no cloud text in them
+    return str(exc) if isinstance(exc, said) else type(exc).__name__
 
 
 class BlastRadiusResolver(Resolver):
