@@ -12,7 +12,7 @@ import pytest
 from mcp import Client
 
 from tests.inproc import TOOL, Wire, make_server, new_sandbox, text
-from tests.worlds import small_world
+from tests.worlds import PROJECT_ID, small_world
 from wedata_mcp.guardrail.policy import Policy
 from wedata_mcp.sandbox.app import Sandbox
 
@@ -94,3 +94,30 @@ async def test_a_selection_whose_pages_stop_before_their_count_stays_unknown(tmp
     notes = " ".join(found["BlastRadius"]["Unresolved"])
     assert "DescribeScheduleInstances stopped after 100 of the 151 items it counts" in notes, notes
     assert not sandbox.requests("RunRerunScheduleInstances")
+
+
+class ShortDownstreamPages(Wire):
+    """API 2025-08-06's ListDownstreamTaskInstances, its second page empty while its TotalCount stands."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        body = json.loads(request.content or b"{}")
+        if request.headers.get("X-TC-Action") != "ListDownstreamTaskInstances" or body.get("PageNumber", 1) < 2:
+            return response
+        answer = json.loads(await response.aread())
+        answer["Response"]["Data"]["Items"] = []
+        return httpx.Response(200, json=answer, headers={"Content-Type": "application/json"})
+
+
+async def test_on_2025_downstream_pages_that_stop_before_their_count_stay_unknown(tmp_path: Path) -> None:
+    sandbox = star(150)  # root's 150 children: two pages of ListDownstreamTaskInstances
+    arguments = {"ProjectId": PROJECT_ID, "InstanceKeyList": [f"root_{DAY}"], "RerunType": "2", "SonRangeType": "ALL"}
+    server = make_server(tmp_path, ShortDownstreamPages(sandbox), policy=WIDE, api_version="2025-08-06")
+    async with Client(server) as client:
+        result = await client.call_tool("rerun_task_instances_async", arguments)
+    found = result.structured_content
+    assert found is not None, text(result)
+    assert found.get("ConfirmationToken") is None and found["BlastRadius"]["Resolved"] is False
+    notes = " ".join(found["BlastRadius"]["Unresolved"])
+    assert "ListDownstreamTaskInstances stopped after 100 of the 150 items it counts" in notes, notes
+    assert not sandbox.requests("RerunTaskInstancesAsync")

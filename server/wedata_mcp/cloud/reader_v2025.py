@@ -10,7 +10,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from wedata_mcp.cloud.client import WeDataClient
-from wedata_mcp.cloud.errors import ReadFailedError
+from wedata_mcp.cloud.errors import IncompleteAnswerError, ReadFailedError
 from wedata_mcp.models.v2025 import InstanceLog, OpsAsyncJobDetail, TaskInstance, TaskInstancePage
 
 M = TypeVar("M", bound=BaseModel)
@@ -47,7 +47,7 @@ class TaskInstanceReader:
 
     async def all(self, action: str, params: dict[str, Any], limit: int) -> AsyncIterator[TaskInstance]:
         """Every instance a paged action lists, page by page, stopping after `limit` of them."""
-        page, seen = 1, 0
+        page, seen, listed = 1, 0, 0
         while True:
             batch = await self.page(action, params, page)
             items = batch.Items or []
@@ -56,8 +56,11 @@ class TaskInstanceReader:
                     return
                 seen += 1
                 yield item
-            if not items or page >= (batch.TotalPageNumber or 0):
+            listed += len(items)
+            if _last_page(batch, page, listed, len(items)):
                 return
+            if not items:  # pages that end before their count: what they left out is unknown, not absent
+                raise IncompleteAnswerError(action, listed, batch.TotalCount or listed)
             page += 1
 
     async def instance(self, project_id: str, instance_key: str) -> TaskInstance:
@@ -80,3 +83,13 @@ class TaskInstanceReader:
     async def job(self, project_id: str, async_id: str) -> OpsAsyncJobDetail:
         params = {"ProjectId": project_id, "AsyncId": async_id}
         return await self._data("GetOpsAsyncJob", params, OpsAsyncJobDetail)
+
+
+def _last_page(batch: TaskInstancePage, page: int, listed: int, size: int) -> bool:
+    """Whether this page is the listing's last: by its TotalCount, else its TotalPageNumber, else (an answer that
+    gives neither) by a page shorter than asked for."""
+    if batch.TotalCount is not None:
+        return listed >= batch.TotalCount
+    if batch.TotalPageNumber is not None:
+        return page >= batch.TotalPageNumber
+    return size < PAGE_SIZE
