@@ -7,40 +7,26 @@ from datetime import UTC, datetime
 from typing import Any
 
 from wedata_mcp.cloud.client import WeDataClient
-from wedata_mcp.cloud.errors import MissingCredentialsError, WeDataError
+from wedata_mcp.cloud.errors import MissingCredentialsError
 from wedata_mcp.guardrail import batching
 from wedata_mcp.guardrail.audit import AuditSink, ScopedAudit
-from wedata_mcp.guardrail.blast import Resolution, Resolver, selection_digest, state_class
+from wedata_mcp.guardrail.blast import Resolution, Resolver, selection_digest
 from wedata_mcp.guardrail.policy import ExecutionBudget, Policy, PolicyError
 from wedata_mcp.guardrail.prepared import PreparedRerun, RerunRequest, prepare, where_for
 from wedata_mcp.guardrail.preview import project_label
 from wedata_mcp.guardrail.radius import blast_radius
+from wedata_mcp.guardrail.recheck import check_not_stale, current_selection, with_instances
+from wedata_mcp.guardrail.refusals import RefusedError, ReplayedError, StalePreviewError
 from wedata_mcp.guardrail.results import RerunResult, build_result, next_step, result_model, shown_endpoint
 from wedata_mcp.guardrail.sending import Progress, Sender
 from wedata_mcp.guardrail.store import Recorded, TokenStore
-from wedata_mcp.guardrail.tokens import Token, TokenAuthority, TokenError, Totals
-from wedata_mcp.models import InstanceOpsDto, RunRerunScheduleInstancesRequest
+from wedata_mcp.guardrail.tokens import Token, TokenAuthority, TokenError, Totals, principal_of
 from wedata_mcp.models.describe import InstanceOpsView
 
 # What a discarded token's later use answers (it replays as the token's recorded outcome).
 DISCARDED = "the person declined this rerun and its ConfirmationToken was discarded"
 
-__all__ = ["Guardrail", "RefusedError", "ReplayedError", "RerunResult", "StalePreviewError"]
-
-
-class RefusedError(Exception):
-    """The request cannot be sent as it is (e.g. too many instances with downstream to split)."""
-
-
-class ReplayedError(Exception):
-    """A reused token whose first use failed: the same failure, and nothing new sent."""
-
-    def __init__(self, first_error: str) -> None:
-        super().__init__(f"This ConfirmationToken was already used and nothing new was sent. First use: {first_error}")
-
-
-class StalePreviewError(Exception):
-    """The selection changed since the dry run in a way that matters; a new dry run is needed."""
+__all__ = ["Guardrail", "RerunResult"]
 
 
 class Guardrail:
@@ -120,7 +106,7 @@ class Guardrail:
             if not found.selected:
                 why = "matched no instances" if found.selected == [] else "could not be resolved"
                 return self._unresolved(prepared, actor, radius, found, f"SearchCondition {why}")
-            final = self.prepare(_with_instances(prepared.request, found.selected))
+            final = self.prepare(with_instances(prepared.request, found.selected))
             self._check_request(final, actor)
         try:
             unchecked = self.policy.check_resolution(found)
@@ -229,8 +215,8 @@ class Guardrail:
                 await self._store.remembers(token.generation)
                 if await self._store.is_claimed(token.token_id):
                     return await self._replay(prepared, token, actor)
-                selection = await self._current_selection(prepared)
-                prepared = self.prepare(_with_instances(prepared.request, selection))
+                selection = await current_selection(self._resolver, prepared)
+                prepared = self.prepare(with_instances(prepared.request, selection))
                 self._check_request(prepared, actor)
             if selection is None:
                 token = self._open_as_asked(prepared, token_value, principal)
@@ -246,7 +232,7 @@ class Guardrail:
                 # Nothing to compare the instances' states with: the server cannot vouch that they did not change.
                 raise TokenError("ConfirmationToken carries no record of the instances' states; run a new dry run")
             try:
-                await self._check_not_stale(prepared, token, selection)
+                await check_not_stale(self._resolver, prepared, token, selection)
             except StalePreviewError:
                 if await self._store.is_claimed(token.token_id):
                     # A concurrent call with this token executed meanwhile (and changed the states).
@@ -287,36 +273,6 @@ class Guardrail:
         )
         return build_result("discarded", prepared, totals=token.totals, step="discarded")
 
-    async def _current_selection(self, prepared: PreparedRerun) -> list[InstanceOpsView]:
-        try:
-            selected, _ = await self._resolver.selection(prepared)
-        except WeDataError as exc:
-            raise StalePreviewError(
-                f"could not re-read the instances SearchCondition selects ({type(exc).__name__});"
-                " nothing was sent, try again"
-            ) from None
-        if not selected:
-            raise StalePreviewError("SearchCondition now matches no instances; nothing was sent")
-        return selected
-
-    async def _check_not_stale(
-        self, prepared: PreparedRerun, token: Token, selection: list[InstanceOpsView] | None
-    ) -> None:
-        """Re-read the targeted instances just before sending; refuse if any moved to another state group
-        (e.g. a failed instance is now retrying, waiting, running or succeeded)."""
-        try:
-            selected, missing = (selection, []) if selection is not None else await self._resolver.selection(prepared)
-        except WeDataError as exc:
-            raise StalePreviewError(
-                f"could not re-read the instances' states ({type(exc).__name__}); nothing was sent, try again"
-            ) from None
-        if selection_digest(selected, missing) != token.state_digest:
-            now = ", ".join(f"'{i.TaskId}@{i.CurRunDate}' is {state_class(i.State)}" for i in selected[:5])
-            raise StalePreviewError(
-                f"the instances changed since the dry run (now: {now or 'not found'}); nothing "
-                "was sent — run a new dry run and confirm again"
-            )
-
     async def _replay(self, prepared: PreparedRerun, token: Token, actor: dict[str, Any]) -> RerunResult:
         recorded = await self._store.outcome(token.token_id)
         self._audit.write(
@@ -335,20 +291,3 @@ class Guardrail:
             "NextStep": next_step(prepared, "replayed"),
         }
         return result_model(prepared).model_validate(recorded.result | replayed)
-
-
-def principal_of(actor: dict[str, Any]) -> str:
-    """The principal a call is made for. Required, never defaulted: a caller that forgot to say who is asking
-    must not get the local user's tokens."""
-    principal = actor["principal"]
-    if not isinstance(principal, str) or not principal:
-        raise TypeError("actor['principal'] must name who is asking")
-    return principal
-
-
-def _with_instances(request: RerunRequest, selected: list[InstanceOpsView]) -> RunRerunScheduleInstancesRequest:
-    """The request with SearchCondition replaced by the explicit instances it selects now."""
-    if not isinstance(request, RunRerunScheduleInstancesRequest):
-        raise TypeError("only a RunRerunScheduleInstances request selects instances with a SearchCondition")
-    instances = [InstanceOpsDto.model_validate({"TaskId": i.TaskId, "CurRunDate": i.CurRunDate}) for i in selected]
-    return request.model_copy(update={"Instances": instances, "SearchCondition": None})

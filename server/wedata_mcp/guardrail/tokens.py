@@ -197,3 +197,12 @@ class TokenAuthority:
             raise TokenError(
                 f"ConfirmationToken has expired; run a new dry run and confirm within {int(self.ttl_seconds)} seconds"
             )
+
+
+def principal_of(actor: dict[str, Any]) -> str:
+    """The principal a call is made for. Required, never defaulted: a caller that forgot to say who is asking
+    must not get the local user's tokens."""
+    principal = actor["principal"]
+    if not isinstance(principal, str) or not principal:
+        raise TypeError("actor['principal'] must name who is asking")
+    return principal

@@ -10,8 +10,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import ValidationError
 
 from wedata_mcp.cloud.errors import WeDataError
-from wedata_mcp.guardrail.gate import RefusedError, ReplayedError, StalePreviewError
 from wedata_mcp.guardrail.policy import PolicyError
+from wedata_mcp.guardrail.refusals import RefusedError, ReplayedError, StalePreviewError
 from wedata_mcp.guardrail.sending import SendFailedError
 from wedata_mcp.guardrail.tokens import TokenError
 from wedata_mcp.models.base import closest_name
