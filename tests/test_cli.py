@@ -7,6 +7,7 @@ import json
 import socket
 import subprocess
 import sys
+import sysconfig
 import venv
 import zipfile
 from pathlib import Path
@@ -106,6 +107,10 @@ def test_http_refuses_a_public_address_without_a_token() -> None:
 
 @pytest.mark.slow
 def test_pip_install_into_a_fresh_virtualenv_gives_the_command_and_ships_the_prompts(tmp_path: Path) -> None:
+    """The wheel, installed into a fresh virtualenv, gives the command, ships the prompts and declares what it
+    needs. The dependencies come from this test environment (a path file), not from the index again: resolving
+    and unpacking some 30 packages cost 15 s of CPU here and proves what `pip install -e .` already proved;
+    `pip check` proves the wheel's own requirements are met by what it finds."""
     wheels = tmp_path / "wheels"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(wheels), str(ROOT)],
@@ -118,14 +123,28 @@ def test_pip_install_into_a_fresh_virtualenv_gives_the_command_and_ships_the_pro
     assert shipped == {p.name for p in (ROOT / "prompts").glob("*.md")}
 
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
-    subprocess.run(
-        [str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)], check=True, timeout=600
-    )
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    python = str(env_dir / "bin" / "python")
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+    (Path(site) / "_test_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    pip = [sys.executable, "-m", "pip", "--python", python]
+    subprocess.run([*pip, "install", "--quiet", "--no-deps", str(wheel)], check=True, timeout=600)
+    checked = subprocess.run([*pip, "check"], capture_output=True, text=True, timeout=120, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
     result = subprocess.run(
         [str(env_dir / "bin" / "wedata-mcp"), "--help"], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0 and "serve" in result.stdout
+    where = subprocess.run(
+        [python, "-c", "import wedata_mcp; print(wedata_mcp.__file__)"], capture_output=True, text=True, timeout=60
+    ).stdout
+    assert where.startswith(site), where  # the installed wheel, not this checkout
 
 
 def test_a_shared_token_secret_without_a_shared_store_is_refused() -> None:
