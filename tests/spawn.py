@@ -34,10 +34,20 @@ def server_env(endpoint_url: str, tmp_path: Path, *, credentials: bool = True, *
     return env | extra
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def stop(process: subprocess.Popen[Any]) -> None:
+    """Terminate a process started with Popen and reap it; kill it if it has not exited within 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 async def until_listening(port: int, exited: Callable[[], bool]) -> None:
@@ -59,7 +69,7 @@ async def http_server(
 ) -> AsyncIterator[int]:
     """`wedata-mcp serve --transport http` on a free loopback port, yielded once it accepts connections.
     `entry` is what runs the command line (a test may run it through a wrapper of its own)."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, *entry, "serve", "--transport", "http", "--port", str(port)]
     stdio = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": errlog}
     async with await anyio.open_process(command, env=env, **stdio) as process:

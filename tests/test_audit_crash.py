@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 from collections import Counter
@@ -26,7 +25,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.conftest import PROJECT_IDS, REGION, SECRET_ID, SECRET_KEY
-from tests.spawn import until_listening
+from tests.spawn import free_port, until_listening
 from tests.worlds import TASK_ID, backfill_world
 from wedata_mcp.guardrail.audit import JsonLinesAudit
 from wedata_mcp.models import ACTION
@@ -50,12 +49,6 @@ def cloud() -> Iterator[tuple[Sandbox, str]]:
     )
     with serve_in_thread(sandbox) as url:
         yield sandbox, url
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def environment(url: str, tmp_path: Path) -> dict[str, str]:

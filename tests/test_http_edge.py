@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import doc_example
+from tests.spawn import free_port
 from tests.test_http_security import (
     ISSUER,
     JWT_SECRET,
@@ -23,7 +24,6 @@ from tests.test_http_security import (
     RawSession,
     Served,
     bearer,
-    free_port,
     mint,
     serve_http,
     sse_result,

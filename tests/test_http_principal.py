@@ -19,6 +19,7 @@ from mcp import Client
 
 from tests.conftest import audit_records, doc_example
 from tests.inproc import Wire, make_server, new_sandbox
+from tests.spawn import free_port
 from tests.test_http_security import (
     ISSUER,
     JWT_SECRET,
@@ -28,7 +29,6 @@ from tests.test_http_security import (
     Cloud,
     Served,
     bearer,
-    free_port,
     mint,
     sdk_client,
     sdk_client_is_refused,

@@ -8,7 +8,6 @@ import base64
 import hashlib
 import hmac
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -32,7 +31,7 @@ from mcp.client.streamable_http import streamable_http_client
 from starlette.types import Receive, Scope, Send
 
 from tests.conftest import SECRET_ID, SECRET_KEY, audit_records, doc_example
-from tests.spawn import server_env, until_listening
+from tests.spawn import free_port, server_env, stop, until_listening
 from wedata_mcp.http.config import OAuthConfig, http_config
 from wedata_mcp.http.verifiers import JwtVerifier, StaticTokenVerifier
 from wedata_mcp.sandbox.app import Sandbox
@@ -115,12 +114,6 @@ def _fresh_cloud(cloud: Cloud) -> None:
 # --- the server process ---------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Served:
     port: int
@@ -152,12 +145,7 @@ def serve_http(tmp: Path, cloud: Cloud, *, host: str = "127.0.0.1", port: int = 
             anyio.run(_until_listening, port, process)
             yield Served(port, tmp / "audit.jsonl")
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -21,7 +20,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from tests.conftest import PROJECT_IDS, REGION, SECRET_ID, SECRET_KEY, Endpoint, audit_records, doc_example
-from tests.spawn import connect, server_env
+from tests.spawn import connect, free_port, server_env, stop
 from wedata_mcp.app import build_server
 from wedata_mcp.cloud.credentials import Credentials
 from wedata_mcp.guardrail.audit import JsonLinesAudit
@@ -37,12 +36,6 @@ pytestmark = pytest.mark.anyio
 TOOL = "rerun_schedule_instances"
 SECRET = "one-secret-shared-by-both-replicas-0123456789"
 INSTALL_HINT = "redis-server is not installed: `apt-get install -y redis-server` (scripts/test does it when root)"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _install_redis_once() -> str | None:
@@ -88,7 +81,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     binary = shutil.which("redis-server") or _install_redis_once()
     if binary is None:
         pytest.skip(INSTALL_HINT)
-    port = _free_port()
+    port = free_port()
     workdir = tmp_path_factory.mktemp("redis")
     command = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
     command += ["--dir", str(workdir), "--daemonize", "no"]
@@ -99,12 +92,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         anyio.run(_until_ready, url, process)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @asynccontextmanager
@@ -177,7 +165,7 @@ async def test_a_claim_is_kept_a_day_past_its_tokens_expiry(redis_url: str) -> N
 
 
 async def test_an_unreachable_store_refuses_to_claim_so_nothing_is_sent() -> None:
-    async with store_on(f"redis://127.0.0.1:{_free_port()}/0") as store:
+    async with store_on(f"redis://127.0.0.1:{free_port()}/0") as store:
         with anyio.fail_after(20), pytest.raises(TokenStoreUnavailableError, match="nothing was sent"):
             await store.claim("t1", 1e12, await store.generation())
     assert issubclass(TokenStoreUnavailableError, TokenError)  # so the tool reports "not executed"

@@ -12,6 +12,7 @@ import pytest
 from mcp import Client
 
 from tests.conftest import audit_records
+from tests.spawn import free_port
 from tests.test_http_security import (
     ISSUER,
     JWT_SECRET,
@@ -19,7 +20,6 @@ from tests.test_http_security import (
     Cloud,
     Served,
     bearer,
-    free_port,
     mint,
     sdk_client,
     serve_http,
