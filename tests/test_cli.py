@@ -28,6 +28,19 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def serve_with(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`wedata-mcp serve` with exactly `env`, nothing on its stdin: for settings that must stop start-up."""
+    return subprocess.run(
+        [sys.executable, "-m", "wedata_mcp", "serve"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 def test_help_lists_the_commands() -> None:
     result = run("--help")
     assert result.returncode == 0
@@ -86,15 +99,7 @@ def test_http_on_a_taken_port_fails_clearly_without_announcing_a_url() -> None:
 
 def test_a_bad_setting_stops_start_up_naming_the_variable() -> None:
     env = {"WEDATA_MCP_APPROVAL": "always", "PATH": ""}
-    result = subprocess.run(
-        [sys.executable, "-m", "wedata_mcp", "serve"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    result = serve_with(env)
     assert result.returncode == 2 and "WEDATA_MCP_APPROVAL" in result.stderr and result.stdout == ""
 
 
@@ -150,15 +155,7 @@ def test_pip_install_into_a_fresh_virtualenv_gives_the_command_and_ships_the_pro
 def test_a_shared_token_secret_without_a_shared_store_is_refused() -> None:
     # Otherwise a used token would run again after a restart, or on another replica.
     env = {"PATH": "", "WEDATA_MCP_TOKEN_SECRET": "x" * 32}
-    result = subprocess.run(
-        [sys.executable, "-m", "wedata_mcp", "serve"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    result = serve_with(env)
     assert result.returncode == 2 and "WEDATA_MCP_TOKEN_STORE" in result.stderr
 
 

@@ -19,11 +19,8 @@ from mcp import Client
 
 from tests.conftest import audit_records, doc_example
 from tests.inproc import Wire, make_server, new_sandbox
-from tests.spawn import free_port
 from tests.test_http_security import (
     ISSUER,
-    JWT_SECRET,
-    SCOPE,
     TOKEN,
     TOOL,
     Cloud,
@@ -33,6 +30,7 @@ from tests.test_http_security import (
     sdk_client,
     sdk_client_is_refused,
     serve_http,
+    serve_oauth,
 )
 
 # The simulator fixtures of the HTTP security tests, shared (the `as` form marks them as re-exported for pytest).
@@ -46,15 +44,7 @@ AUDIT = "wedata://audit/recent"
 
 @pytest.fixture(scope="module")
 def oauth_server(tmp_path_factory: pytest.TempPathFactory, cloud: Cloud) -> Iterator[Served]:
-    tmp = tmp_path_factory.mktemp("principal-oauth")
-    port = free_port()
-    env = {
-        "WEDATA_MCP_OAUTH_ISSUER": ISSUER,
-        "WEDATA_MCP_RESOURCE_URL": f"http://127.0.0.1:{port}/mcp",
-        "WEDATA_MCP_OAUTH_HS256_SECRET": JWT_SECRET,
-        "WEDATA_MCP_OAUTH_SCOPES": SCOPE,
-    }
-    with serve_http(tmp, cloud, port=port, **env) as served:
+    with serve_oauth(tmp_path_factory.mktemp("principal-oauth"), cloud) as served:
         yield served
 
 

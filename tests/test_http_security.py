@@ -156,10 +156,9 @@ def static(tmp_path_factory: pytest.TempPathFactory, cloud: Cloud) -> Iterator[S
         yield served
 
 
-@pytest.fixture(scope="module")
-def oauth(tmp_path_factory: pytest.TempPathFactory, cloud: Cloud) -> Iterator[Served]:
+@contextmanager
+def serve_oauth(tmp: Path, cloud: Cloud) -> Iterator[Served]:
     """Loopback, OAuth: HS256 JWTs from ISSUER for the audience http://127.0.0.1:PORT/mcp, with scope SCOPE."""
-    tmp = tmp_path_factory.mktemp("oauth")
     port = free_port()
     env = {
         "WEDATA_MCP_OAUTH_ISSUER": ISSUER,
@@ -168,6 +167,12 @@ def oauth(tmp_path_factory: pytest.TempPathFactory, cloud: Cloud) -> Iterator[Se
         "WEDATA_MCP_OAUTH_SCOPES": SCOPE,
     }
     with serve_http(tmp, cloud, port=port, **env) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def oauth(tmp_path_factory: pytest.TempPathFactory, cloud: Cloud) -> Iterator[Served]:
+    with serve_oauth(tmp_path_factory.mktemp("oauth"), cloud) as served:
         yield served
 
 

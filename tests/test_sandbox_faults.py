@@ -29,7 +29,6 @@ from wedata_mcp.cloud.credentials import Credentials
 from wedata_mcp.cloud.errors import OutcomeUnknownError
 from wedata_mcp.sandbox import states
 from wedata_mcp.sandbox.faults import FaultKind
-from wedata_mcp.sandbox.world import World
 
 RERUN = "RunRerunScheduleInstances"
 DESCRIBE = "DescribeScheduleInstances"
@@ -45,11 +44,7 @@ def _server() -> Iterator[Live]:
 
 @pytest.fixture
 def live(_server: Live) -> Live:
-    _server.clock.advance(1.0)
-    _server.load(World.seeded())
-    _server.sandbox.faults.clear()
-    _server.sandbox.clear_received()
-    return _server
+    return _server.fresh()
 
 
 def reruns(live: Live) -> int:

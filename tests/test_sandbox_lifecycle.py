@@ -29,10 +29,15 @@ DAY = "2030-01-01 00:00:00"
 NOW = "2030-01-02 08:00:00"
 
 
-@pytest.fixture
-def live() -> Iterator[Live]:
+@pytest.fixture(scope="module")
+def _server() -> Iterator[Live]:
     with live_sandbox() as live:
         yield live
+
+
+@pytest.fixture
+def live(_server: Live) -> Live:
+    return _server.fresh()
 
 
 def items(live: Live, **condition: Any) -> list[dict[str, Any]]:

@@ -8,7 +8,6 @@ import httpx
 import pytest
 
 from tests.test_sandbox_support import ODS_PAYMENTS, Live, error_code, instance, live_sandbox
-from wedata_mcp.sandbox.world import World
 
 RERUN = "RunRerunScheduleInstances"
 PARAMS = {"Instances": [instance(ODS_PAYMENTS)], "RerunType": "1"}
@@ -22,10 +21,7 @@ def _server() -> Iterator[Live]:
 
 @pytest.fixture
 def live(_server: Live) -> Live:
-    _server.clock.advance(1.0)
-    _server.load(World.seeded())
-    _server.sandbox.clear_received()
-    return _server
+    return _server.fresh()
 
 
 def refused(live: Live, code: str, response: httpx.Response) -> None:

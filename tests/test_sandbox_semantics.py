@@ -48,10 +48,7 @@ def _server() -> Iterator[Live]:
 
 @pytest.fixture
 def live(_server: Live) -> Live:
-    """The module's server with a fresh seeded world, one wall second later (a fresh rate-limit window)."""
-    _server.clock.advance(1.0)
-    _server.load(World.seeded())
-    return _server
+    return _server.fresh()
 
 
 def rerun(live: Live, **params: Any) -> dict[str, Any]:

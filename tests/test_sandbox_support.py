@@ -101,6 +101,15 @@ class Live:
     def load(self, world: World) -> None:
         self.sandbox.load(world)
 
+    def fresh(self) -> Live:
+        """This simulator, reset for the next test: one wall second later (a fresh rate-limit window), the seeded
+        world again, no faults, nothing received."""
+        self.clock.advance(1.0)
+        self.load(World.seeded())
+        self.sandbox.faults.clear()
+        self.sandbox.clear_received()
+        return self
+
 
 PROJECTS = (RETAIL_DW, GROWTH_BI)
 
