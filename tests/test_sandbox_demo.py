@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
+from typing import Any
+
+import anyio
+import pytest
 
 from tests.test_sandbox_support import ODS_PAYMENTS
+from wedata_mcp import demo
+from wedata_mcp.demo import DemoError
 
 
 def test_demo_shows_preview_confirmation_execution_and_changed_states() -> None:
@@ -37,3 +44,20 @@ def test_demo_shows_preview_confirmation_execution_and_changed_states() -> None:
     assert "(expires 2026-11-2" in out, out[out.find("ConfirmationToken:") :][:200]
     # The simulator's local key is printed nowhere (the SecretId is fine to show; the key never).
     assert "sandbox-secret-key" not in out + done.stderr
+
+
+def test_a_demo_failure_inside_the_clients_task_group_is_one_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The SDK's client runs its session in a task group, which wraps what the demo raises in an ExceptionGroup:
+    that printed a traceback instead of "demo failed: ..." (found by a user whose port was taken)."""
+
+    async def failing_flow(*_: Any) -> int:
+        async with anyio.create_task_group() as group:
+            group.start_soon(anyio.sleep, 10)
+            raise DemoError("the dry run was not a dry run")
+
+    monkeypatch.setattr(demo, "_flow", failing_flow)
+    assert demo.run_demo(io.StringIO()) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("demo failed: the dry run was not a dry run") and "Traceback" not in err

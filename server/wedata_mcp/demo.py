@@ -233,9 +233,25 @@ def run_demo(out: TextIO | None = None, api_version: str = "2021-08-20") -> int:
         }
         try:
             return anyio.run(flow, sandbox, env, work, stream)
-        except (DemoError, OSError) as exc:
-            print(f"demo failed: {exc}", file=sys.stderr)
+        except Exception as exc:
+            failure = _demo_failure(exc)
+            if failure is None:
+                raise
+            print(f"demo failed: {failure}", file=sys.stderr)
             stderr = work / "server.stderr"
             if stderr.exists():
                 print(stderr.read_text(encoding="utf-8")[-4000:], file=sys.stderr)
             return 1
+
+
+def _demo_failure(exc: BaseException) -> DemoError | OSError | None:
+    """The demo's own failure, also when a task group wrapped it (the SDK's client runs its session in one)."""
+    if isinstance(exc, DemoError | OSError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        group: BaseExceptionGroup[BaseException] = exc  # pyright: ignore[reportUnknownVariableType]
+        for inner in group.exceptions:
+            found = _demo_failure(inner)
+            if found is not None:
+                return found
+    return None
