@@ -139,19 +139,20 @@ async def test_a_reused_token_replays_without_asking_again(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("transport", ["stdio", "http"])
-@pytest.mark.parametrize(("action", "expected"), [("accept", 1), ("decline", 0), ("cancel", 0)])
-async def test_elicitation_through_a_real_client_process(
-    transport: str, action: str, expected: int, endpoint: Endpoint, tmp_path: Path
-) -> None:
-    person = Person(action, {"confirm": True} if action == "accept" else None)
+async def test_elicitation_through_a_real_client_process(transport: str, endpoint: Endpoint, tmp_path: Path) -> None:
+    """One server, one person asked three times: declining and cancelling send nothing, accepting sends once."""
+    replies = [("decline", None, 0), ("cancel", None, 0), ("accept", {"confirm": True}, 1)]
+    person = Person("decline")
     env = server_env(endpoint.url, tmp_path, WEDATA_MCP_APPROVAL="elicit")
     async with connect(transport, env, tmp_path / "stderr", elicitation_callback=person) as client:
-        with anyio.fail_after(30):
-            token = (await client.call_tool(TOOL, doc_example())).structured_content["ConfirmationToken"]  # type: ignore[index]
-            result = await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
-    assert len(endpoint.sandbox.requests("RunRerunScheduleInstances", verified=None)) == expected
-    assert result.is_error is (expected == 0)
-    assert len(person.asked) == 1
+        for asked, (action, content, expected) in enumerate(replies, start=1):
+            person.action, person.content = action, content
+            with anyio.fail_after(30):
+                token = (await client.call_tool(TOOL, doc_example())).structured_content["ConfirmationToken"]  # type: ignore[index]
+                result = await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+            assert len(endpoint.sandbox.requests("RunRerunScheduleInstances", verified=None)) == expected, action
+            assert result.is_error is (expected == 0), (action, text(result))
+            assert len(person.asked) == asked, action
 
 
 @pytest.mark.parametrize("transport", ["stdio", "http"])
