@@ -64,8 +64,12 @@ class HeldRerun(Wire):
         return await super().handle_async_request(request)
 
 
-def new_sandbox() -> Sandbox:
-    return Sandbox(accounts={SECRET_ID: Account(SECRET_ID, SECRET_KEY)})
+def no_wait(_: int) -> float:
+    return 0.0
+
+
+def new_sandbox(**options: Any) -> Sandbox:
+    return Sandbox(accounts={SECRET_ID: Account(SECRET_ID, SECRET_KEY)}, **options)
 
 
 def make_server(
@@ -74,10 +78,12 @@ def make_server(
     *,
     policy: Policy | None = None,
     store: TokenStore | None = None,
+    backoff: Callable[[int], float] | None = None,
     **settings: Any,
 ) -> MCPServer[Any]:
     """A fresh server on the in-process simulator, with the audit log in `tmp_path`. Servers built with the
-    same secret and `store` behave as replicas behind one endpoint."""
+    same secret and `store` behave as replicas behind one endpoint. `backoff` replaces the retries' waits
+    (`no_wait` where a test counts retries, not their pace)."""
     defaults: dict[str, Any] = {
         "endpoint": "http://wedata.sandbox",
         "region": REGION,
@@ -92,6 +98,7 @@ def make_server(
         audit=JsonLinesAudit(tmp_path / "audit.jsonl"),
         policy=policy,
         store=store,
+        backoff=backoff,
     )
 
 

@@ -11,7 +11,7 @@ import pytest
 from mcp import Client
 
 from tests.conftest import SECRET_ID, SECRET_KEY
-from tests.inproc import Wire, make_server, text
+from tests.inproc import Wire, make_server, no_wait, text
 from tests.worlds import CHAIN_DAY, CHAIN_PROJECTS, chain_task, chain_world
 from wedata_mcp.guardrail.lineage import MAX_RELATED
 from wedata_mcp.sandbox.app import Sandbox
@@ -87,7 +87,7 @@ async def test_lineage_in_one_direction_stops_where_the_chain_ends(tmp_path: Pat
 
 async def test_a_failed_look_up_is_said_and_what_was_found_is_kept(tmp_path: Path) -> None:
     sandbox = chain(5)
-    async with Client(make_server(tmp_path, Wire(sandbox))) as client:
+    async with Client(make_server(tmp_path, Wire(sandbox), backoff=no_wait)) as client:
         # The origin and its first downstream level answer; every later look-up fails.
         sandbox.faults.inject("internal_error", action="DagInstances", times=None, skip=1)
         result = await client.call_tool(

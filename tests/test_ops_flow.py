@@ -12,7 +12,7 @@ import pytest
 from mcp import Client
 
 from tests.conftest import SECRET_ID, SECRET_KEY
-from tests.inproc import TOOL, Wire, make_server, text
+from tests.inproc import TOOL, Wire, make_server, no_wait, text
 from tests.worlds import all_instances, backfill_world
 from wedata_mcp.guardrail.policy import Policy
 from wedata_mcp.guardrail.radius import LARGE
@@ -257,7 +257,7 @@ async def test_when_look_ups_fail_the_preview_comes_back_without_a_token_and_not
     sandbox = seeded()
     wire = ReadsFail(sandbox)
     arguments = {"Instances": [{"TaskId": ODS_PAYMENTS, "CurRunDate": YESTERDAY}], "RerunType": "2"}
-    async with Client(make_server(tmp_path, wire)) as client:
+    async with Client(make_server(tmp_path, wire, backoff=no_wait)) as client:  # every retry fails too
         preview = await call(client, TOOL, arguments)
     radius = preview["BlastRadius"]
     assert radius["Resolved"] is False and radius["Unresolved"]

@@ -94,6 +94,7 @@ def build_server(
     prompts_dir: Path | None = None,
     policy: Policy | None = None,
     windows: SharedWindows | None = None,
+    backoff: Callable[[int], float] | None = None,
 ) -> MCPServer[Runtime]:
     """A ready MCP server. Process-wide parts (rate limiter, token authority and store, audit) are shared by
     every session; each session's lifespan owns one pooled HTTP client.
@@ -101,7 +102,8 @@ def build_server(
     `clock` is the wall clock that signs requests (the API checks it against its own). `now` (default: `clock`) is
     every other "now": token expiry (ExpiresAt), the audit's times and "yesterday" in prompts; with --sandbox, the
     simulator's clock, so that they agree with the simulated world. `windows` (replicas' shared store) makes the
-    rate limit and the execution budget count across every replica that shares it."""
+    rate limit and the execution budget count across every replica that shares it. `backoff` (seconds before
+    retry n; default cloud.client.exponential_backoff) lets a test retry without waiting."""
     current = now or clock
     v2025 = settings.api_version == "2025-08-06"
     target = Target(
@@ -123,7 +125,13 @@ def build_server(
     @asynccontextmanager
     async def lifespan(_: MCPServer[Runtime]) -> AsyncGenerator[Runtime]:
         client = WeDataClient(
-            target, credentials, transport=transport, clock=clock, limiter=limiter, timeout=settings.timeout_seconds
+            target,
+            credentials,
+            transport=transport,
+            clock=clock,
+            limiter=limiter,
+            timeout=settings.timeout_seconds,
+            backoff=backoff,
         )
         try:
             reader, tasks = WeDataReader(client, settings.project_ids), TaskInstanceReader(client)

@@ -47,6 +47,11 @@ def may_retry(exc: WeDataError, *, mutating: bool) -> bool:
     return isinstance(exc, OutcomeUnknownError) and not mutating
 
 
+def exponential_backoff(attempt: int) -> float:
+    """Seconds before retry `attempt` (0-based): 0.2, 0.4, 0.8..."""
+    return 0.2 * 2**attempt
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """Where calls go: the endpoint URL, the API version and service, the region."""
@@ -79,7 +84,7 @@ class WeDataClient:
         limiter: RateLimiter | RateLimits | None = None,
         timeout: float = 30.0,
         max_attempts: int = 3,
-        backoff: Callable[[int], float] = lambda attempt: 0.2 * 2**attempt,
+        backoff: Callable[[int], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
         self.target = target
@@ -89,7 +94,7 @@ class WeDataClient:
         self._limits = limiter if isinstance(limiter, RateLimits) else None
         self._limiter = limiter if isinstance(limiter, RateLimiter) else RateLimiter(20)
         self._max_attempts = max_attempts
-        self._backoff = backoff
+        self._backoff = backoff or exponential_backoff
         self._sleep = sleep
         self._transport = transport
         self._timeout = timeout
