@@ -97,3 +97,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(
             f"rerun_schedule_instances fuzz examples run, by property: {dict(sorted(tried.items()))}"
         )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `long` first (stable otherwise): the workers take them before the many short ones, so that
+    no worker starts a half-minute fuzz run while the others have nothing left to do."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)

@@ -115,6 +115,7 @@ async def stream_of_executions(url: str, days: Days) -> None:
         pass
 
 
+@pytest.mark.long
 async def test_sigkill_during_confirmed_executions_leaves_a_parseable_audit_with_every_send_recorded_first(
     tmp_path: Path, cloud: tuple[Sandbox, str]
 ) -> None:

@@ -85,6 +85,7 @@ def assert_preview(live: Session, arguments: dict[str, Any]) -> dict[str, Any]:
     return preview
 
 
+@pytest.mark.long
 @settings(FUZZ, max_examples=400)
 @given(data=st.data())
 def test_valid_arguments_give_a_preview_whose_request_round_trips_and_nothing_is_sent(
@@ -98,6 +99,7 @@ def test_valid_arguments_give_a_preview_whose_request_round_trips_and_nothing_is
     TRIED["valid"] += 1
 
 
+@pytest.mark.long
 @settings(FUZZ, max_examples=700)
 @given(data=st.data())
 def test_arguments_with_one_defect_are_refused_naming_the_field_and_send_nothing(
@@ -110,6 +112,7 @@ def test_arguments_with_one_defect_are_refused_naming_the_field_and_send_nothing
     TRIED["invalid"] += 1
 
 
+@pytest.mark.long
 @settings(FUZZ, max_examples=400)
 @given(data=st.data())
 def test_anything_the_published_schema_allows_is_a_preview_or_a_field_error(

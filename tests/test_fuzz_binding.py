@@ -167,6 +167,7 @@ def _altered(token: str, how: str, other: str, position: int, junk: str) -> str:
 TOKEN_DEFECTS = ["flip", "truncate", "swap_payload", "swap_mac", "rebind", "extend", "pad", "other_request", "junk"]
 
 
+@pytest.mark.long
 @settings(FUZZ, max_examples=300)
 @given(
     data=st.data(),

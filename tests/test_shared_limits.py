@@ -155,6 +155,7 @@ async def test_an_unreachable_shared_budget_refuses_naming_its_rule(unreachable_
 # --- replicas: real server processes sharing one redis-server -------------------------------------------------------
 
 
+@pytest.mark.long
 async def test_three_replicas_on_one_account_share_wedatas_quota_and_meet_no_request_limit(
     simulator: tuple[Sandbox, str], shared_db: str, tmp_path: Path
 ) -> None:
