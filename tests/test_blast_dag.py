@@ -123,3 +123,56 @@ async def test_on_2025_downstream_pages_that_stop_before_their_count_stay_unknow
     notes = " ".join(found["BlastRadius"]["Unresolved"])
     assert "ListDownstreamTaskInstances stopped after 100 of the 150 items it counts" in notes, notes
     assert not sandbox.requests("RerunTaskInstancesAsync")
+
+
+class NullData(Wire):
+    """The simulator, but one action's answer carries `Data: null`, which the SDK documents as possible
+    ("注意：此字段可能返回 null，表示取不到有效值": no valid value could be had)."""
+
+    def __init__(self, sandbox: Sandbox, action: str) -> None:
+        super().__init__(sandbox)
+        self._action = action
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        if request.headers.get("X-TC-Action") != self._action:
+            return response
+        answer = json.loads(await response.aread())
+        answer["Response"]["Data"] = None
+        return httpx.Response(200, json=answer, headers={"Content-Type": "application/json"})
+
+
+async def test_a_downstream_look_up_answering_null_data_is_unknown_not_no_downstream(tmp_path: Path) -> None:
+    """Found by a reviewer playing the assistant: `Data: null` read as an empty listing gave "1 selected + 0
+    downstream", a token, and the words "No downstream instances were found" for a rerun of 4."""
+    sandbox = star(3)
+    server = make_server(tmp_path, NullData(sandbox, "DagInstances"), policy=WIDE, backoff=no_wait)
+    async with Client(server) as client:
+        result = await client.call_tool(TOOL, {"Instances": [ROOT], "RerunType": "2", "SonInstanceType": "1"})
+    found = result.structured_content
+    assert found is not None, text(result)
+    assert found.get("ConfirmationToken") is None and found["BlastRadius"]["Resolved"] is False
+    assert "downstream not fully resolved: ReadFailedError" in found["BlastRadius"]["Unresolved"], found["BlastRadius"]
+    assert not sandbox.requests("RunRerunScheduleInstances", verified=None)
+
+
+async def test_on_2025_a_downstream_look_up_answering_null_data_is_unknown(tmp_path: Path) -> None:
+    sandbox = star(3)
+    arguments = {"ProjectId": PROJECT_ID, "InstanceKeyList": [f"root_{DAY}"], "RerunType": "2", "SonRangeType": "ALL"}
+    server = make_server(
+        tmp_path, NullData(sandbox, "ListDownstreamTaskInstances"), policy=WIDE, api_version="2025-08-06"
+    )
+    async with Client(server) as client:
+        result = await client.call_tool("rerun_task_instances_async", arguments)
+    found = result.structured_content
+    assert found is not None, text(result)
+    assert found.get("ConfirmationToken") is None and found["BlastRadius"]["Resolved"] is False
+    assert not sandbox.requests("RerunTaskInstancesAsync", verified=None)
+
+
+async def test_a_listing_answering_null_data_is_a_failed_read_not_an_empty_page(tmp_path: Path) -> None:
+    sandbox = star(3)
+    server = make_server(tmp_path, NullData(sandbox, "DescribeScheduleInstances"), backoff=no_wait)
+    async with Client(server) as client:
+        result = await client.call_tool("find_schedule_instances", {"DateFrom": DAY, "DateTo": DAY})
+    assert result.is_error and "no Data" in text(result), text(result)

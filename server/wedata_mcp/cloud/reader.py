@@ -19,10 +19,10 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from wedata_mcp.cloud.client import WeDataClient
-from wedata_mcp.cloud.errors import IncompleteAnswerError, NoProjectError
+from wedata_mcp.cloud.errors import IncompleteAnswerError, NoProjectError, ReadFailedError
 from wedata_mcp.models import InstanceApiOpsRequest
 from wedata_mcp.models.describe import (
     CollectionInstanceOpsDto,
@@ -62,6 +62,20 @@ class WeDataReader:
         response = await self._client.call(action, json.dumps(params).encode(), mutating=False)
         return response.data
 
+    async def _listing(self, action: str, query: BaseModel) -> CollectionInstanceOpsDto:
+        """A listing's `Data`. The SDK documents it may be null ("取不到有效值": no valid value could be had): an
+        answer without it, or with one that does not read as a listing, is a failed read, never "no instances"."""
+        params = query.model_dump(mode="json", exclude_none=True)
+        response = await self._client.call(action, json.dumps(params).encode(), mutating=False)
+        data = response.data.get("Data")
+        trace = response.request_id or "none"
+        if not isinstance(data, dict):
+            raise ReadFailedError(action, "its answer has no Data", trace, 1)
+        try:
+            return CollectionInstanceOpsDto.model_validate(data)
+        except ValidationError:
+            raise ReadFailedError(action, "its Data could not be read", trace, 1) from None
+
     async def _page(self, search: dict[str, Any], page: int, page_size: int, project: str) -> CollectionInstanceOpsDto:
         query = DescribeScheduleInstancesQuery(
             SearchCondition=InstanceApiOpsRequest.model_validate(search),
@@ -70,8 +84,7 @@ class WeDataReader:
             PageIndex=page,
             PageSize=page_size,
         )
-        data = await self._read(SCHEDULE_INSTANCES, query)
-        return CollectionInstanceOpsDto.model_validate(data.get("Data") or {})
+        return await self._listing(SCHEDULE_INSTANCES, query)
 
     async def instances_page(
         self, search: dict[str, Any], page: int, page_size: int, project_id: str | None = None
@@ -138,8 +151,7 @@ class WeDataReader:
             PageIndex=page,
             PageSize=PAGE_SIZE,
         )
-        data = await self._read(DAG_INSTANCES, query)
-        return CollectionInstanceOpsDto.model_validate(data.get("Data") or {})
+        return await self._listing(DAG_INSTANCES, query)
 
     async def last_log(self, task_id: str, cur_run_date: str) -> str:
         query = DescribeInstanceLastLogQuery.model_validate({"TaskId": task_id, "CurRunDate": cur_run_date})

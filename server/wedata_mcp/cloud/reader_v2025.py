@@ -37,10 +37,13 @@ class TaskInstanceReader:
     async def _data(self, action: str, params: dict[str, Any], model: type[M]) -> M:
         response = await self._client.call(action, json.dumps(params).encode(), mutating=False)
         data = response.data.get("Data")
+        trace = response.request_id or "none"
+        if data is None:  # documented as possibly null ("取不到有效值"): nothing known, never an empty answer
+            raise ReadFailedError(action, "its answer has no Data", trace, 1)
         try:
-            return model.model_validate(data if data is not None else {})
+            return model.model_validate(data)
         except ValidationError:
-            raise ReadFailedError(action, "its Data could not be read", response.request_id or "none", 1) from None
+            raise ReadFailedError(action, "its Data could not be read", trace, 1) from None
 
     async def page(self, action: str, params: dict[str, Any], page: int, size: int = PAGE_SIZE) -> TaskInstancePage:
         return await self._data(action, params | {"PageNumber": page, "PageSize": size}, TaskInstancePage)
