@@ -320,6 +320,7 @@ class Strategies:
     def by_instances(self) -> st.SearchStrategy[dict[str, Any]]:
         schema = copy.deepcopy(self.refined)
         schema["required"] = ["Instances"]
+        schema["properties"].pop("SearchCondition")  # never both: the model refuses it (its own property below)
         return self._with_real_instances(self._from(schema))
 
     @cached_property

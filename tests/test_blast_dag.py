@@ -176,3 +176,16 @@ async def test_a_listing_answering_null_data_is_a_failed_read_not_an_empty_page(
     async with Client(server) as client:
         result = await client.call_tool("find_schedule_instances", {"DateFrom": DAY, "DateTo": DAY})
     assert result.is_error and "no Data" in text(result), text(result)
+
+
+async def test_instances_and_a_search_condition_together_are_refused_before_any_look_up(tmp_path: Path) -> None:
+    """Found by a reviewer: both were sent as given, previewed and checked against policy as the Instances alone,
+    while the SearchCondition matched six instances in a project the policy did not allow. The reference documents
+    each selection alone; what WeData reruns for both cannot be known, so neither a preview nor a token is given."""
+    sandbox = star(3)
+    arguments = {"Instances": [ROOT], "SearchCondition": {"TaskNameList": ["leaf"]}, "RerunType": "1"}
+    async with Client(make_server(tmp_path, Wire(sandbox), policy=WIDE)) as client:
+        result = await client.call_tool(TOOL, arguments)
+    assert result.is_error and result.structured_content is None
+    assert "SearchCondition" in text(result) and "not both" in text(result), text(result)
+    assert sandbox.requests(verified=None) == []  # not even a look-up

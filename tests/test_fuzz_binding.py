@@ -81,6 +81,16 @@ def test_changing_a_field_after_the_preview_is_refused_and_sends_nothing(
     arguments = data.draw(strategies.by_instances.filter(locally_valid), label="arguments")
     value = data.draw(strategies.value_for(path), label=f"new {path}")
     changed = with_value(arguments, path, value)
+    if changed.get("Instances") and changed.get("SearchCondition") is not None:
+        # A SearchCondition beside the Instances: refused as arguments, before any token is read or look-up made.
+        preview = preview_of(live, arguments)
+        received = live.received()
+        refused = live.call(changed | {"ConfirmationToken": preview["ConfirmationToken"]})
+        assert refused.is_error and not is_crash(refused) and "not both" in text(refused), text(refused)
+        assert live.received() == received
+        execute_once_exactly_as_previewed(live, arguments, preview)
+        TRIED["binding-two-selections"] += 1
+        return
     assume(locally_valid(changed) and normalized(changed) != normalized(arguments))
     preview = preview_of(live, arguments)
     received, reruns = live.received(), live.reruns_received()

@@ -243,11 +243,20 @@ class RunRerunScheduleInstancesRequest(DocumentedModel):
         return value
 
     @model_validator(mode="after")
-    def _require_a_selection(self) -> RunRerunScheduleInstancesRequest:
+    def _require_one_selection(self) -> RunRerunScheduleInstancesRequest:
         if not self.Instances and self.SearchCondition is None:
             raise PydanticCustomError(
                 "empty_selection",
                 "Instances: select at least one instance (TaskId and CurRunDate), or give a SearchCondition",
+            )
+        if self.Instances and self.SearchCondition is not None:
+            # The reference documents each alone, never both: what WeData would rerun for both cannot be known,
+            # and a preview of the instances alone would understate it (unknown is not allowed).
+            raise PydanticCustomError(
+                "two_selections",
+                "SearchCondition: give Instances or a SearchCondition, not both (how WeData combines them is not "
+                "documented, so what would rerun cannot be known)",
+                {"field": "SearchCondition"},
             )
         return self
 
