@@ -189,3 +189,37 @@ async def test_instances_and_a_search_condition_together_are_refused_before_any_
     assert result.is_error and result.structured_content is None
     assert "SearchCondition" in text(result) and "not both" in text(result), text(result)
     assert sandbox.requests(verified=None) == []  # not even a look-up
+
+
+class WithoutField(Wire):
+    """The simulator, but the DagInstances items come back without `field` (a proxy or an older answer)."""
+
+    def __init__(self, sandbox: Sandbox, field: str) -> None:
+        super().__init__(sandbox)
+        self._field = field
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        if request.headers.get("X-TC-Action") != "DagInstances":
+            return response
+        answer = json.loads(await response.aread())
+        for item in answer["Response"]["Data"]["Items"]:
+            item.pop(self._field, None)
+        return httpx.Response(200, json=answer, headers={"Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize(("field", "scope"), [("WorkflowId", "1"), ("ProjectId", "2")])
+async def test_downstream_without_the_field_its_scope_compares_is_unknown_not_outside(
+    tmp_path: Path, field: str, scope: str
+) -> None:
+    """Found by a reviewer: a downstream instance without WorkflowId (SonInstanceType 1) or ProjectId (2) was read
+    as outside the scope: "0 downstream" and a token, where WeData reruns it."""
+    sandbox = star(3)
+    arguments = {"Instances": [ROOT], "RerunType": "2", "SonInstanceType": scope}
+    async with Client(make_server(tmp_path, WithoutField(sandbox, field), policy=WIDE)) as client:
+        result = await client.call_tool(TOOL, arguments)
+    found = result.structured_content
+    assert found is not None, text(result)
+    assert found.get("ConfirmationToken") is None and found["BlastRadius"]["Resolved"] is False
+    notes = " ".join(found["BlastRadius"]["Unresolved"])
+    assert f"lists no {field}" in notes, notes

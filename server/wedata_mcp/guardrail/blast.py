@@ -149,7 +149,7 @@ class Resolver(ABC):
             result.downstream = (
                 await self._downstream(result, prepared, calls, limit) if effect.reruns_downstream else []
             )
-        except (WeDataError, LookupBudgetExceeded) as exc:
+        except (WeDataError, LookupBudgetExceeded, ScopeUnknownError) as exc:
             result.notes.append(f"downstream not fully resolved: {reason(exc)}")
         return result, calls
 
@@ -169,9 +169,13 @@ class Resolver(ABC):
         for origin in selected:
 
             def inside(i: InstanceOpsView, origin: InstanceOpsView = origin) -> bool:
-                if bound == "workflow":
-                    return i.WorkflowId == origin.WorkflowId
-                return i.ProjectId == origin.ProjectId if bound == "project" else True
+                if bound not in ("workflow", "project"):
+                    return True
+                field = "WorkflowId" if bound == "workflow" else "ProjectId"
+                mine, theirs = getattr(origin, field), getattr(i, field)
+                if not mine or not theirs:  # unknown is not allowed: never read as "outside the scope"
+                    raise ScopeUnknownError(field, bound)
+                return bool(mine == theirs)
 
             reached: set[Key] = set()
             frontier = [origin]
@@ -208,6 +212,13 @@ class Resolver(ABC):
         return list(unfinished.values())
 
 
+class ScopeUnknownError(Exception):
+    """A downstream instance, or the one it descends from, lacks the field its SonInstanceType scope compares."""
+
+    def __init__(self, field: str, bound: str) -> None:
+        super().__init__(f"an answer lists no {field}, so whether an instance is in the {bound} is unknown")
+
+
 class LookupBudget:
     def __init__(self, limit: int) -> None:
         self._left = limit
@@ -229,7 +240,7 @@ def reason(exc: Exception) -> str:
     """Why a look-up failed, without the API's free-text message (cloud text is data, not prose)."""
     if isinstance(exc, CloudAPIError):
         return f"{exc.code} (RequestId {exc.request_id or 'none'})"
-    said = LookupBudgetExceeded | NoProjectError | IncompleteAnswerError  # our words, with no cloud text in them
+    said = LookupBudgetExceeded | NoProjectError | IncompleteAnswerError | ScopeUnknownError  # our words only
     return str(exc) if isinstance(exc, said) else type(exc).__name__
 
 
