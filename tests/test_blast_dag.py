@@ -4,6 +4,7 @@ stays unknown: no ConfirmationToken."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,24 +72,54 @@ async def test_a_failed_dag_look_up_stays_unknown(tmp_path: Path) -> None:
     assert sandbox.requests("RunRerunScheduleInstances", verified=None) == []
 
 
-class ShortPages(Wire):
-    """The simulator, but DescribeScheduleInstances' second page comes back empty while its TotalCount stands: an
-    answer cut short, as a proxy or a faulty page may cut it."""
+Rewrite = Callable[[dict[str, Any], dict[str, Any]], None]
+
+
+class Rewritten(Wire):
+    """The simulator, but each answer to `action` is changed by `rewrite(request_body, answer)` on its way back:
+    an answer cut short, emptied or missing a field, as a proxy or a faulty page may give it."""
+
+    def __init__(self, sandbox: Sandbox, action: str, rewrite: Rewrite) -> None:
+        super().__init__(sandbox)
+        self._action, self._rewrite = action, rewrite
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await super().handle_async_request(request)
-        body = json.loads(request.content or b"{}")
-        if request.headers.get("X-TC-Action") != "DescribeScheduleInstances" or body.get("PageIndex", 1) < 2:
+        if request.headers.get("X-TC-Action") != self._action:
             return response
         answer = json.loads(await response.aread())
-        answer["Response"]["Data"]["Items"] = []
+        self._rewrite(json.loads(request.content or b"{}"), answer["Response"])
         return httpx.Response(200, json=answer, headers={"Content-Type": "application/json"})
+
+
+def later_pages_empty(page_field: str) -> Rewrite:
+    """Pages after the first come back without items while their TotalCount stands."""
+
+    def rewrite(body: dict[str, Any], response: dict[str, Any]) -> None:
+        if body.get(page_field, 1) >= 2:
+            response["Data"]["Items"] = []
+
+    return rewrite
+
+
+def null_data(_: dict[str, Any], response: dict[str, Any]) -> None:
+    """`Data: null`, which the SDK documents as possible ("注意：此字段可能返回 null，表示取不到有效值")."""
+    response["Data"] = None
+
+
+def items_without(field: str) -> Rewrite:
+    def rewrite(_: dict[str, Any], response: dict[str, Any]) -> None:
+        for item in response["Data"]["Items"]:
+            item.pop(field, None)
+
+    return rewrite
 
 
 async def test_a_selection_whose_pages_stop_before_their_count_stays_unknown(tmp_path: Path) -> None:
     sandbox = star(150)  # 151 instances on DAY: two pages of DescribeScheduleInstances
     search = {"SearchCondition": {"DateFrom": DAY, "DateTo": DAY}, "RerunType": "1"}
-    async with Client(make_server(tmp_path, ShortPages(sandbox), policy=WIDE)) as client:
+    wire = Rewritten(sandbox, "DescribeScheduleInstances", later_pages_empty("PageIndex"))
+    async with Client(make_server(tmp_path, wire, policy=WIDE)) as client:
         result = await client.call_tool(TOOL, search)
     found = result.structured_content
     assert found is not None, text(result)
@@ -98,23 +129,11 @@ async def test_a_selection_whose_pages_stop_before_their_count_stays_unknown(tmp
     assert not sandbox.requests("RunRerunScheduleInstances")
 
 
-class ShortDownstreamPages(Wire):
-    """API 2025-08-06's ListDownstreamTaskInstances, its second page empty while its TotalCount stands."""
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await super().handle_async_request(request)
-        body = json.loads(request.content or b"{}")
-        if request.headers.get("X-TC-Action") != "ListDownstreamTaskInstances" or body.get("PageNumber", 1) < 2:
-            return response
-        answer = json.loads(await response.aread())
-        answer["Response"]["Data"]["Items"] = []
-        return httpx.Response(200, json=answer, headers={"Content-Type": "application/json"})
-
-
 async def test_on_2025_downstream_pages_that_stop_before_their_count_stay_unknown(tmp_path: Path) -> None:
     sandbox = star(150)  # root's 150 children: two pages of ListDownstreamTaskInstances
     arguments = {"ProjectId": PROJECT_ID, "InstanceKeyList": [f"root_{DAY}"], "RerunType": "2", "SonRangeType": "ALL"}
-    server = make_server(tmp_path, ShortDownstreamPages(sandbox), policy=WIDE, api_version="2025-08-06")
+    wire = Rewritten(sandbox, "ListDownstreamTaskInstances", later_pages_empty("PageNumber"))
+    server = make_server(tmp_path, wire, policy=WIDE, api_version="2025-08-06")
     async with Client(server) as client:
         result = await client.call_tool("rerun_task_instances_async", arguments)
     found = result.structured_content
@@ -125,28 +144,11 @@ async def test_on_2025_downstream_pages_that_stop_before_their_count_stay_unknow
     assert not sandbox.requests("RerunTaskInstancesAsync")
 
 
-class NullData(Wire):
-    """The simulator, but one action's answer carries `Data: null`, which the SDK documents as possible
-    ("注意：此字段可能返回 null，表示取不到有效值": no valid value could be had)."""
-
-    def __init__(self, sandbox: Sandbox, action: str) -> None:
-        super().__init__(sandbox)
-        self._action = action
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await super().handle_async_request(request)
-        if request.headers.get("X-TC-Action") != self._action:
-            return response
-        answer = json.loads(await response.aread())
-        answer["Response"]["Data"] = None
-        return httpx.Response(200, json=answer, headers={"Content-Type": "application/json"})
-
-
 async def test_a_downstream_look_up_answering_null_data_is_unknown_not_no_downstream(tmp_path: Path) -> None:
     """Found by a reviewer playing the assistant: `Data: null` read as an empty listing gave "1 selected + 0
     downstream", a token, and the words "No downstream instances were found" for a rerun of 4."""
     sandbox = star(3)
-    server = make_server(tmp_path, NullData(sandbox, "DagInstances"), policy=WIDE, backoff=no_wait)
+    server = make_server(tmp_path, Rewritten(sandbox, "DagInstances", null_data), policy=WIDE, backoff=no_wait)
     async with Client(server) as client:
         result = await client.call_tool(TOOL, {"Instances": [ROOT], "RerunType": "2", "SonInstanceType": "1"})
     found = result.structured_content
@@ -160,7 +162,7 @@ async def test_on_2025_a_downstream_look_up_answering_null_data_is_unknown(tmp_p
     sandbox = star(3)
     arguments = {"ProjectId": PROJECT_ID, "InstanceKeyList": [f"root_{DAY}"], "RerunType": "2", "SonRangeType": "ALL"}
     server = make_server(
-        tmp_path, NullData(sandbox, "ListDownstreamTaskInstances"), policy=WIDE, api_version="2025-08-06"
+        tmp_path, Rewritten(sandbox, "ListDownstreamTaskInstances", null_data), policy=WIDE, api_version="2025-08-06"
     )
     async with Client(server) as client:
         result = await client.call_tool("rerun_task_instances_async", arguments)
@@ -172,7 +174,7 @@ async def test_on_2025_a_downstream_look_up_answering_null_data_is_unknown(tmp_p
 
 async def test_a_listing_answering_null_data_is_a_failed_read_not_an_empty_page(tmp_path: Path) -> None:
     sandbox = star(3)
-    server = make_server(tmp_path, NullData(sandbox, "DescribeScheduleInstances"), backoff=no_wait)
+    server = make_server(tmp_path, Rewritten(sandbox, "DescribeScheduleInstances", null_data), backoff=no_wait)
     async with Client(server) as client:
         result = await client.call_tool("find_schedule_instances", {"DateFrom": DAY, "DateTo": DAY})
     assert result.is_error and "no Data" in text(result), text(result)
@@ -191,23 +193,6 @@ async def test_instances_and_a_search_condition_together_are_refused_before_any_
     assert sandbox.requests(verified=None) == []  # not even a look-up
 
 
-class WithoutField(Wire):
-    """The simulator, but the DagInstances items come back without `field` (a proxy or an older answer)."""
-
-    def __init__(self, sandbox: Sandbox, field: str) -> None:
-        super().__init__(sandbox)
-        self._field = field
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await super().handle_async_request(request)
-        if request.headers.get("X-TC-Action") != "DagInstances":
-            return response
-        answer = json.loads(await response.aread())
-        for item in answer["Response"]["Data"]["Items"]:
-            item.pop(self._field, None)
-        return httpx.Response(200, json=answer, headers={"Content-Type": "application/json"})
-
-
 @pytest.mark.parametrize(("field", "scope"), [("WorkflowId", "1"), ("ProjectId", "2")])
 async def test_downstream_without_the_field_its_scope_compares_is_unknown_not_outside(
     tmp_path: Path, field: str, scope: str
@@ -216,7 +201,8 @@ async def test_downstream_without_the_field_its_scope_compares_is_unknown_not_ou
     as outside the scope: "0 downstream" and a token, where WeData reruns it."""
     sandbox = star(3)
     arguments = {"Instances": [ROOT], "RerunType": "2", "SonInstanceType": scope}
-    async with Client(make_server(tmp_path, WithoutField(sandbox, field), policy=WIDE)) as client:
+    wire = Rewritten(sandbox, "DagInstances", items_without(field))
+    async with Client(make_server(tmp_path, wire, policy=WIDE)) as client:
         result = await client.call_tool(TOOL, arguments)
     found = result.structured_content
     assert found is not None, text(result)
