@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from wedata_mcp.cloud.client import WeDataClient
+from wedata_mcp.cloud.client import ApiResponse, WeDataClient
 from wedata_mcp.cloud.errors import IncompleteAnswerError, NoProjectError, ReadFailedError
 from wedata_mcp.models import InstanceApiOpsRequest
 from wedata_mcp.models.describe import (
@@ -57,16 +57,14 @@ class WeDataReader:
             raise NoProjectError()
         return self.projects
 
-    async def _read(self, action: str, query: BaseModel) -> dict[str, Any]:
+    async def _read(self, action: str, query: BaseModel) -> ApiResponse:
         params = query.model_dump(mode="json", exclude_none=True)
-        response = await self._client.call(action, json.dumps(params).encode(), mutating=False)
-        return response.data
+        return await self._client.call(action, json.dumps(params).encode(), mutating=False)
 
     async def _listing(self, action: str, query: BaseModel) -> CollectionInstanceOpsDto:
         """A listing's `Data`. The SDK documents it may be null ("取不到有效值": no valid value could be had): an
         answer without it, or with one that does not read as a listing, is a failed read, never "no instances"."""
-        params = query.model_dump(mode="json", exclude_none=True)
-        response = await self._client.call(action, json.dumps(params).encode(), mutating=False)
+        response = await self._read(action, query)
         data = response.data.get("Data")
         trace = response.request_id or "none"
         if not isinstance(data, dict):
@@ -155,6 +153,5 @@ class WeDataReader:
 
     async def last_log(self, task_id: str, cur_run_date: str) -> str:
         query = DescribeInstanceLastLogQuery.model_validate({"TaskId": task_id, "CurRunDate": cur_run_date})
-        data = await self._read(LAST_LOG, query)
-        log = data.get("Data")
+        log = (await self._read(LAST_LOG, query)).data.get("Data")
         return log if isinstance(log, str) else ""
