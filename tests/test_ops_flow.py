@@ -140,6 +140,12 @@ async def test_check_father_refusal_is_foreseen_by_the_preview_and_nothing_rerun
         preview, result = await preview_and_execute(client, arguments)
     assert preview["BlastRadius"]["UnfinishedUpstream"] == [f"{ODS_PAYMENTS}@{YESTERDAY}: failed"]
     assert any("WeData may refuse" in w for w in preview["Warnings"])
+    # RerunType 3: the one selected instance is counted as selected, and the headline says it does not rerun.
+    radius = preview["BlastRadius"]
+    assert radius["SelectedCount"] == 1 and radius["TotalCount"] == radius["DownstreamCount"]
+    count = radius["DownstreamCount"]
+    assert preview["Summary"].startswith(f"{count} instance"), preview["Summary"]
+    assert f"the {count} downstream of 1 selected instance, which does not rerun." in preview["Summary"]
     assert result.is_error and "CheckFather" in text(result)
     assert rerun_keys(sandbox) == set()
 
@@ -351,7 +357,7 @@ async def test_a_preview_says_what_how_many_which_scope_and_which_checks_are_ski
     async with Client(make_server(tmp_path, Wire(seeded()))) as client:
         preview = await call(client, TOOL, arguments)
     summary, warnings = preview["Summary"], preview["Warnings"]
-    assert summary == "4 instances will rerun: 1 selected + 3 downstream (4 in project retail_dw).", summary
+    assert summary == "4 instances will rerun (4 in project retail_dw): 1 selected + 3 downstream.", summary
     plan = preview["Plan"]
     assert plan["RequestedCount"] == 1 and plan["DownstreamScope"] == "within the same project"
     assert plan["Instances"] == [

@@ -42,7 +42,7 @@ async def test_an_omitted_scope_with_downstream_in_another_project_is_stated_and
     shown = await preview(tmp_path, chain_world(5, failed_at=2), arguments | {"CheckFather": True})
     assert (
         shown["Summary"]
-        == "4 instances will rerun: 1 selected + 3 downstream (2 in project chain_1, 2 in project chain_2)."
+        == "4 instances will rerun (2 in project chain_1, 2 in project chain_2): 1 selected + 3 downstream."
     )
     omitted = shown["Plan"]["Omitted"]
     assert omitted["SonInstanceType"] == f"3: downstream across every project linked by dependencies {WIDEST}"
@@ -65,7 +65,7 @@ async def test_every_code_left_out_is_stated_with_the_value_that_applies(tmp_pat
         "SkipEventListening": f"true: event listening may be ignored {WIDEST}",
         "DependentWay": f"3: self-dependency and parent/child dependency {WIDEST}",
     }
-    assert shown["Summary"].startswith("6 instances will rerun: 1 selected + 5 downstream (4 in project retail_dw")
+    assert shown["Summary"].startswith("6 instances will rerun (4 in project retail_dw")
     # The model reads it in the text too, once.
     assert text_of(shown).count(WIDEST) == len(omitted)
 

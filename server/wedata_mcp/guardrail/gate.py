@@ -120,10 +120,11 @@ class Guardrail:
         asked = self._bound(prepared) if final is not prepared else None
         totals = Totals(
             total=radius.TotalCount or 0,
-            selected=len(found.selected) if found.reruns_selection else 0,
+            selected=len(found.selected),
             downstream=radius.DownstreamCount or 0,
             by_project=tuple((project_label(g.Id, g.Name), g.Count) for g in radius.ByProject),
             not_found=len(found.missing),
+            reruns_selection=found.reruns_selection,
         )
         digest = selection_digest(found.selected, found.missing)
         generation = await self._store.generation()

@@ -88,9 +88,13 @@ def project_label(project_id: str | None, name: str | None) -> str:
 def headline(totals: Totals) -> str:
     """The one headline of a rerun, the same in the preview, the confirmation question and the executed result."""
     noun = "instance" if totals.total == 1 else "instances"
-    text = f"{totals.total} {noun} will rerun: {totals.selected} selected + {totals.downstream} downstream"
     projects = ", ".join(f"{count} in project {label}" for label, count in totals.by_project)
-    text += f" ({projects})." if projects else "."
+    text = f"{totals.total} {noun} will rerun" + (f" ({projects})" if projects else "")
+    if totals.reruns_selection:
+        text += f": {totals.selected} selected + {totals.downstream} downstream."
+    else:  # RerunType 3: the selected instances are counted, but they do not run again themselves
+        some = "instance, which does" if totals.selected == 1 else "instances, which do"
+        text += f": the {totals.downstream} downstream of {totals.selected} selected {some} not rerun."
     if totals.not_found:
         text += f" {totals.not_found} requested instance(s) were not found."
     return text

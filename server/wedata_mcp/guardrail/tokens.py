@@ -35,20 +35,22 @@ class Totals:
     look-up: instances that rerun, selected and downstream, by project, and how many were not found."""
 
     total: int
-    selected: int
+    selected: int  # found, whether or not they rerun themselves
     downstream: int
-    by_project: tuple[tuple[str, int], ...]
+    by_project: tuple[tuple[str, int], ...]  # of the total
     not_found: int
+    reruns_selection: bool = True  # False for RerunType 3: only the downstream reruns
 
 
 def _pack(totals: Totals) -> list[Any]:
-    return [totals.total, totals.selected, totals.downstream, [list(p) for p in totals.by_project], totals.not_found]
+    projects = [list(p) for p in totals.by_project]
+    return [totals.total, totals.selected, totals.downstream, projects, totals.not_found, totals.reruns_selection]
 
 
 def _unpack(data: Any) -> Totals:
-    total, selected, downstream, projects, not_found = data
+    total, selected, downstream, projects, not_found, reruns_selection = data
     by_project = tuple((str(p), int(n)) for p, n in projects)
-    return Totals(int(total), int(selected), int(downstream), by_project, int(not_found))
+    return Totals(int(total), int(selected), int(downstream), by_project, int(not_found), bool(reruns_selection))
 
 
 @dataclass(frozen=True, slots=True)
