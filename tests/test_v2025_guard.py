@@ -54,8 +54,14 @@ async def test_an_answer_without_async_id_is_not_told_as_accepted(tmp_path: Path
     async with Client(make_server(tmp_path, wire, **V2025)) as client:
         token = await token_for(client, RERUN)
         result = await client.call_tool(TOOL, RERUN | {"ConfirmationToken": token})
+        replay = await client.call_tool(TOOL, RERUN | {"ConfirmationToken": token})
     assert result.structured_content is not None and result.structured_content["Status"] == "unknown"
     assert result.structured_content["RequestId"] == "req-1" and wire.sent == 1
+    # Presented again, it is still unknown (not "already_executed"), with what to check, and nothing is sent.
+    again = replay.structured_content
+    assert again is not None and again["Status"] == "unknown" and again["RequestId"] == "req-1", text(replay)
+    assert "nothing new was sent" in again["NextStep"] and "get_task_instance" in again["NextStep"]
+    assert wire.sent == 1
 
 
 class Person:

@@ -286,9 +286,11 @@ class Guardrail:
         )
         if recorded.error is not None or recorded.result is None:
             raise ReplayedError(recorded.error or "no outcome was recorded")
+        # The outcome as it was: only an accepted rerun is "already_executed"; failed, unknown and partial stay so.
+        first = recorded.result
         replayed = {
-            "Status": "already_executed",
+            "Status": "already_executed" if first.get("Status") == "executed" else first.get("Status"),
             "ConfirmationToken": None,
-            "NextStep": next_step(prepared, "replayed"),
+            "NextStep": f"{next_step(prepared, 'replayed')} {first.get('NextStep', '')}".strip(),
         }
         return result_model(prepared).model_validate(recorded.result | replayed)

@@ -17,7 +17,7 @@ from wedata_mcp.guardrail.tokens import Totals
 from wedata_mcp.models import BatchOperateResultOpsDto
 from wedata_mcp.models.v2025 import OpsAsyncResponse
 
-Status = Literal["dry_run", "executed", "partial", "failed", "unknown", "already_executed", "discarded"]
+RunStatus = Literal["dry_run", "executed", "partial", "failed", "unknown", "already_executed", "discarded"]
 
 NEXT_STEP_DRY_RUN = (
     "Nothing was sent. Show Summary, Plan and Warnings to the user. Only if they confirm, call again with exactly "
@@ -36,10 +36,10 @@ NEXT_STEP_UNREADABLE = (
     "instances' states (get_schedule_instance) before doing anything else; keep the RequestId for Tencent support."
 )
 # The reference documents no action that reports on a rerun's AsyncActionId (2021-08-20's GetJobStatus takes a
-# JobId, and nothing says the two are the same): the instances' states are how to follow a rerun.
+# JobId, and nothing says the two are the same): the instances' states are how to follow a rerun (follow_rerun).
 NEXT_STEP_EXECUTED = (
-    "Sent once. Follow the rerun with get_schedule_instance or find_schedule_instances (the instances' states); "
-    "keep the RequestId (and AsyncActionId, if any) for WeData's console or Tencent support."
+    "Sent once. Follow the rerun with follow_rerun (this RequestId; WaitSeconds waits for the end): the states of "
+    "the instances it reran. Keep the RequestId (and AsyncActionId, if any) for WeData's console or Tencent support."
 )
 NEXT_STEP_BATCHES = (
     "Batches were sent at most once each. 'unknown' batches may have run: check their instances' states before "
@@ -49,13 +49,18 @@ NEXT_STEP_DISCARDED = (
     "Nothing was sent, and this ConfirmationToken can no longer be used. If the user changes their mind, start "
     "with a new dry run."
 )
-NEXT_STEP_REPLAYED = "This token was already used; nothing new was sent. This is the recorded outcome."
+NEXT_STEP_REPLAYED = (
+    "This token was already used; nothing new was sent. This is the outcome of its first use, which said:"
+)
 
 
 class RerunResult(BaseModel):
     """The outcome of `rerun_schedule_instances`: a dry-run preview, or the result of the one execution."""
 
-    Status: Status
+    Status: RunStatus = Field(
+        description="A used token presented again replays its outcome and sends nothing: already_executed if it was "
+        "executed; failed, unknown or partial as they were."
+    )
     Summary: str = Field(description="The headline: how many instances rerun, selected + downstream, by project.")
     Warnings: list[str]
     Plan: preview.RerunPlan
@@ -136,7 +141,7 @@ _AFTER_SENDING: dict[str, str] = {
 UNRESOLVED_HEADLINE = "How many instances would rerun could not be established (see Warnings)."
 
 
-def summary_of(status: Status, totals: Totals | None) -> str:
+def summary_of(status: RunStatus, totals: Totals | None) -> str:
     """The headline for a dry run; after sending, what is true now, then the headline as previewed."""
     told = preview.headline(totals) if totals is not None else None
     if status == "dry_run":
@@ -146,7 +151,7 @@ def summary_of(status: Status, totals: Totals | None) -> str:
 
 
 def build_result(
-    status: Status,
+    status: RunStatus,
     prepared: PreparedRerun,
     *,
     found: Resolution | None = None,

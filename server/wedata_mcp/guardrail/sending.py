@@ -19,7 +19,7 @@ from wedata_mcp.guardrail import batching
 from wedata_mcp.guardrail.audit import AuditSink
 from wedata_mcp.guardrail.batching import BatchOutcome
 from wedata_mcp.guardrail.prepared import Batch, PreparedRerun
-from wedata_mcp.guardrail.results import NextStep, RerunResult, Status, build_result
+from wedata_mcp.guardrail.results import NextStep, RerunResult, RunStatus, build_result
 from wedata_mcp.guardrail.store import Recorded, TokenStore
 from wedata_mcp.guardrail.tokens import Token
 from wedata_mcp.models import BatchOperateResultOpsDto
@@ -196,7 +196,7 @@ class Sender:
         if len(outcomes) == 1:
             return await self._finish_one(prepared, outcomes[0], errors.get(0), token)
         counts = Counter(o.Status for o in outcomes)
-        status: Status = "executed" if counts["succeeded"] == len(outcomes) else "failed"
+        status: RunStatus = "executed" if counts["succeeded"] == len(outcomes) else "failed"
         if status == "failed" and counts["succeeded"]:
             status = "partial"
         elif status == "failed" and counts["unknown"]:
@@ -217,7 +217,7 @@ class Sender:
         if error is not None:
             await self._store.record(token.token_id, Recorded(error=str(error)))
             raise SendFailedError(str(error))
-        status: Status
+        status: RunStatus
         step: NextStep
         if outcome.Status == "succeeded":
             status, step = "executed", "executed"
