@@ -88,6 +88,28 @@ async def test_rate_limited_rerun_is_retried_because_it_proves_nothing_ran(tmp_p
     assert wire.sent == 2 and len(sandbox.requests("RunRerunScheduleInstances")) == 1
 
 
+async def test_a_gateway_refusal_of_the_rerun_is_told_as_not_executed_and_not_retried(tmp_path: Path) -> None:
+    def refused(request: httpx.Request) -> httpx.Response:
+        error = {"Code": "UnauthorizedOperation.NoPermission", "Message": "no permission to rerun"}
+        return httpx.Response(200, json={"Response": {"Error": error, "RequestId": "req-403"}})
+
+    sandbox = new_sandbox()
+    wire = Wire(sandbox, faults={1: refused})
+    async with Client(make_server(tmp_path, wire)) as client:
+        token = await preview_token(client)
+        result = await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+        again = await client.call_tool(TOOL, doc_example() | {"ConfirmationToken": token})
+    message = text(result)
+    # The code proves WeData did not run it, so the person is told that nothing reran (not "outcome unknown").
+    assert result.is_error and message.startswith("Not executed") and "nothing reran" in message, message
+    assert "UnauthorizedOperation.NoPermission" in message and "req-403" in message and "no permission" in message
+    assert "Outcome unknown" not in message
+    assert again.is_error and "already used" in text(again) and "Not executed" in text(again)
+    assert wire.sent == 1 and sandbox.requests("RunRerunScheduleInstances") == []
+    record = [r for r in audit_records(tmp_path / "audit.jsonl") if r["event"] == "failed"][-1]
+    assert record["code"] == "UnauthorizedOperation.NoPermission" and record["request_id"] == "req-403"
+
+
 async def test_api_error_keeps_code_message_and_request_id(tmp_path: Path) -> None:
     def failed(request: httpx.Request) -> httpx.Response:
         return httpx.Response(

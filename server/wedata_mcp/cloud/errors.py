@@ -89,6 +89,21 @@ class CloudAPIError(WeDataError):
         return self.code.partition(".")[0] in RETRYABLE_CODES
 
 
+class NotExecutedError(WeDataError):
+    """A mutation that WeData refused before running it (a code of NOT_EXECUTED_CODES): told as not executed, with
+    Tencent's code, RequestId and message kept, so a person knows nothing reran and what to fix before retrying."""
+
+    def __init__(self, refused: CloudAPIError) -> None:
+        self.action = refused.action
+        self.code = refused.code
+        self.request_id = refused.request_id
+        self.trace_id = refused.trace_id
+        super().__init__(
+            f"Not executed: WeData refused {refused.action or 'the request'} before running it, so nothing reran: "
+            f"{refused}"
+        )
+
+
 class RequestNotSentError(WeDataError):
     """The request never left this process (connection refused, DNS, pool exhausted)."""
 

@@ -14,7 +14,14 @@ import anyio.lowlevel
 from pydantic import ValidationError
 
 from wedata_mcp.cloud.client import ApiResponse, WeDataClient
-from wedata_mcp.cloud.errors import CloudAPIError, OutcomeUnknownError, RequestNotSentError, WeDataError, redact
+from wedata_mcp.cloud.errors import (
+    CloudAPIError,
+    NotExecutedError,
+    OutcomeUnknownError,
+    RequestNotSentError,
+    WeDataError,
+    redact,
+)
 from wedata_mcp.guardrail import batching
 from wedata_mcp.guardrail.audit import AuditSink
 from wedata_mcp.guardrail.batching import BatchOutcome
@@ -37,7 +44,9 @@ class SendFailedError(Exception):
 def as_sent(exc: WeDataError) -> WeDataError:
     """A mutation's error as it must be told: only an error that proves nothing ran is 'not executed'; every other
     answer after the request may have left means the outcome is unknown (DESIGN.md, invariant 6)."""
-    if isinstance(exc, CloudAPIError) and not exc.proves_not_executed:
+    if isinstance(exc, CloudAPIError):
+        if exc.proves_not_executed:
+            return NotExecutedError(exc)
         return OutcomeUnknownError(
             exc.action, f"WeData answered with an error after receiving it: {exc}", exc.trace_id, exc.request_id
         )
