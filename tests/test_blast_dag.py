@@ -209,3 +209,46 @@ async def test_downstream_without_the_field_its_scope_compares_is_unknown_not_ou
     assert found.get("ConfirmationToken") is None and found["BlastRadius"]["Resolved"] is False
     notes = " ".join(found["BlastRadius"]["Unresolved"])
     assert f"lists no {field}" in notes, notes
+
+
+async def test_a_selected_instance_whose_state_was_left_out_gets_no_token(tmp_path: Path) -> None:
+    """The confirmation checks that no selected instance changed state since the preview: with a state WeData's
+    answer left out, there is nothing to compare, so no token (invariant 5), and the preview says which."""
+    sandbox = star(3)
+    wire = Rewritten(sandbox, "DescribeScheduleInstances", items_without("State"))
+    async with Client(make_server(tmp_path, wire, policy=WIDE)) as client:
+        result = await client.call_tool(TOOL, {"Instances": [ROOT], "RerunType": "2", "SonInstanceType": "1"})
+    found = result.structured_content
+    assert found is not None, text(result)
+    assert found.get("ConfirmationToken") is None, found
+    warnings = " ".join(found["Warnings"])
+    assert f"the state of root@{DAY} is not in WeData's answer" in warnings and "no ConfirmationToken" in warnings
+    assert "1 selected instance is unknown" in warnings, warnings
+    assert found["Plan"]["Instances"][0]["StateName"] == "unknown"
+    assert not sandbox.requests("RunRerunScheduleInstances", verified=None)
+
+
+async def test_downstream_states_that_change_what_a_rerun_does_are_told(tmp_path: Path) -> None:
+    """Downstream that waits for the selection is the expected case and goes untold; downstream that already
+    succeeded (its data is recomputed) or whose state WeData left out is named in the preview's warnings."""
+    sandbox = star(3)
+
+    def rewrite(_: dict[str, Any], response: dict[str, Any]) -> None:
+        for item in response["Data"]["Items"]:
+            if item["TaskId"] == "leaf00000":
+                item["State"] = "2"  # success
+            elif item["TaskId"] == "leaf00001":
+                item.pop("State", None)
+
+    async with Client(make_server(tmp_path, Rewritten(sandbox, "DagInstances", rewrite), policy=WIDE)) as client:
+        result = await client.call_tool(TOOL, {"Instances": [ROOT], "RerunType": "2", "SonInstanceType": "1"})
+    found = result.structured_content
+    assert found is not None, text(result)
+    assert found["ConfirmationToken"] and found["BlastRadius"]["DownstreamCount"] == 3
+    downstream = [w for w in found["Warnings"] if "downstream instance" in w]
+    assert downstream == [
+        f"1 downstream instance is success (leaf00000@{DAY}): it already succeeded: a rerun recomputes its data "
+        "(and its downstream's, if they rerun).",
+        f"1 downstream instance is unknown (leaf00001@{DAY}): WeData's answer left its state out, so what a rerun "
+        "does to it is unknown.",
+    ], found["Warnings"]

@@ -230,6 +230,19 @@ class LookupBudget:
         self._left -= 1
 
 
+def unknown_state(found: Resolution) -> str | None:
+    """Why no token may be issued when WeData's answer left a selected instance's state out: the confirmation
+    checks that no state changed since the preview, and an unknown state cannot be vouched for (invariant 5)."""
+    blank = [label(i.key) for i in found.selected or [] if i.State is None]
+    if not blank:
+        return None
+    more = f" and {len(blank) - 5} more" if len(blank) > 5 else ""
+    return (
+        f"the state of {', '.join(blank[:5])}{more} is not in WeData's answer, so whether it changes before the "
+        "confirmation cannot be checked"
+    )
+
+
 def label(key: Key) -> str:
     """An instance as previews name it: 'TaskId@CurRunDate', or the InstanceKey it was requested by."""
     task, date = key

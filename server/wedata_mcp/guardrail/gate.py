@@ -10,7 +10,7 @@ from wedata_mcp.cloud.client import WeDataClient
 from wedata_mcp.cloud.errors import MissingCredentialsError
 from wedata_mcp.guardrail import batching
 from wedata_mcp.guardrail.audit import AuditSink, ScopedAudit
-from wedata_mcp.guardrail.blast import Resolution, Resolver, selection_digest
+from wedata_mcp.guardrail.blast import Resolution, Resolver, selection_digest, unknown_state
 from wedata_mcp.guardrail.policy import ExecutionBudget, Policy, PolicyError
 from wedata_mcp.guardrail.prepared import PreparedRerun, RerunRequest, prepare, where_for
 from wedata_mcp.guardrail.preview import project_label
@@ -109,7 +109,7 @@ class Guardrail:
             final = self.prepare(with_instances(prepared.request, found.selected))
             self._check_request(final, actor)
         try:
-            unchecked = self.policy.check_resolution(found)
+            unchecked = self.policy.check_resolution(found) or unknown_state(found)
         except PolicyError as exc:
             self._audit_refusal("refused", final, actor, rule=exc.rule, reason=str(exc))
             raise

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from wedata_mcp.guardrail.blast import Resolution
 from wedata_mcp.guardrail.prepared import CHECK_FATHER_UNSET, PreparedRerun
 from wedata_mcp.guardrail.tokens import Totals
 from wedata_mcp.models.codes import (
@@ -159,22 +160,32 @@ def _named(instances: list[InstanceOpsView]) -> str:
     return names + (f" and {len(instances) - NAMED} more" if len(instances) > NAMED else "")
 
 
-def state_warnings(prepared: PreparedRerun, selected: Iterable[InstanceOpsView]) -> list[str]:
-    """One warning per state a selected instance is in, other than failed: what a rerun does to it. Identifiers
-    and state names only (no cloud text)."""
-    if not prepared.effect.reruns_selection:
+# Downstream instances usually wait for or failed with the selection; the states worth telling are the others.
+_DOWNSTREAM_TOLD = frozenset({"running", "failed_retrying", "success", "skipped"})
+
+
+def state_warnings(prepared: PreparedRerun, found: Resolution | None) -> list[str]:
+    """One warning per state an instance that reruns is in, when a rerun does more than run it again: every
+    state but failed for the selection, and for downstream the states other than waiting and failed. A state
+    WeData left out or does not document is told as unknown. Identifiers and state names only (no cloud text)."""
+    if found is None:
         return []
-    by_state: dict[str, list[InstanceOpsView]] = {}
-    for instance in selected:
-        group = state_group(instance.State)
-        if group != "failed":
-            by_state.setdefault(group or state_name(instance.State), []).append(instance)
-    found: list[str] = []
-    for state, instances in by_state.items():
-        effect = _STATE_EFFECT.get(state, "its state is not documented, so what a rerun does to it is unknown")
-        count = f"{len(instances)} selected instance{'s are' if len(instances) > 1 else ' is'}"
-        found.append(f"{count} {state} ({_named(instances)}): {effect}.")
-    return found
+    roles = [("selected", found.selected or [])] if prepared.effect.reruns_selection else []
+    roles.append(("downstream", found.downstream or []))
+    told: list[str] = []
+    for role, instances in roles:
+        by_state: dict[str, list[InstanceOpsView]] = {}
+        for instance in instances:
+            group = state_group(instance.State)
+            if group is None or (group in _DOWNSTREAM_TOLD if role == "downstream" else group != "failed"):
+                by_state.setdefault(group or state_name(instance.State), []).append(instance)
+        for state, some in by_state.items():
+            effect = _STATE_EFFECT.get(state) or (
+                "WeData's answer left its state out" if state == "unknown" else "its state is not documented"
+            ) + ", so what a rerun does to it is unknown"
+            count = f"{len(some)} {role} instance{'s are' if len(some) > 1 else ' is'}"
+            told.append(f"{count} {state} ({_named(some)}): {effect}.")
+    return told
 
 
 def warnings(prepared: PreparedRerun) -> list[str]:

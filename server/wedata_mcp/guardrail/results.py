@@ -163,7 +163,7 @@ def build_result(
     selected = found.selected or [] if found is not None else []
     warnings: list[str] = []
     if status == "dry_run":  # after sending, only what is true then (the preview's warnings were shown before)
-        warnings = preview.warnings(prepared) + preview.state_warnings(prepared, selected)
+        warnings = preview.warnings(prepared) + preview.state_warnings(prepared, found)
         warnings += radius_warnings(prepared, radius) if radius else []
     return result_model(prepared)(
         Status=status,
