@@ -12,6 +12,7 @@ import httpx
 import pytest
 from mcp import Client
 
+from tests.conftest import PROJECT_IDS
 from tests.inproc import TOOL, Wire, make_server, new_sandbox, no_wait, text
 from tests.worlds import PROJECT_ID, small_world
 from wedata_mcp.guardrail.policy import Policy
@@ -252,3 +253,21 @@ async def test_downstream_states_that_change_what_a_rerun_does_are_told(tmp_path
         f"1 downstream instance is unknown (leaf00001@{DAY}): WeData's answer left its state out, so what a rerun "
         "does to it is unknown.",
     ], found["Warnings"]
+
+
+async def test_an_instance_outside_the_projects_looked_in_is_not_said_to_be_absent_from_wedata(tmp_path: Path) -> None:
+    """A reviewer's finding: an instance of a project the server is not configured for was "not found in WeData".
+    It was looked for only in the configured projects, and the preview says so, and how to reach it."""
+    other = next(p for p in PROJECT_IDS if p != PROJECT_ID)
+    sandbox = star(1)
+    async with Client(make_server(tmp_path, Wire(sandbox), policy=WIDE, project_ids=(other,))) as client:
+        result = await client.call_tool(TOOL, {"Instances": [ROOT], "RerunType": "1"})
+    found = result.structured_content
+    assert found is not None, text(result)
+    assert found.get("ConfirmationToken") is None and found["BlastRadius"]["NotFound"] == [f"root@{DAY}"]
+    warning = next(w for w in found["Warnings"] if "not found" in w)
+    assert warning == (
+        f"1 requested instance(s) were not found in project {other}: root@{DAY}; an instance of another project is "
+        "found when its ProjectId is given"
+    ), warning
+    assert "in WeData" not in " ".join(found["Warnings"])

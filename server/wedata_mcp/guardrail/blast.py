@@ -63,6 +63,7 @@ class Resolution:
     unchecked: list[str] = field(default_factory=lambda: [])  # checks not made (the counts stay complete)
     reruns_selection: bool = True  # False for RerunType 3: only the downstream reruns
     more_than: int | None = None  # the expansion stopped once the rerun was known to touch more than this
+    looked_in: tuple[str, ...] = ()  # the projects the missing instances were looked for in
 
     @property
     def covered(self) -> list[InstanceOpsView] | None:
@@ -93,6 +94,10 @@ class Resolver(ABC):
     async def selection(self, prepared: PreparedRerun) -> tuple[list[InstanceOpsView], list[Key]]:
         """The selected instances as WeData knows them now, and the requested ones it does not know.
         Raises WeDataError if WeData cannot be asked."""
+
+    @abstractmethod
+    def looked_in(self, prepared: PreparedRerun) -> tuple[str, ...]:
+        """The projects the selection is looked for in: "not found" is true of those only."""
 
     @abstractmethod
     async def instances(
@@ -140,6 +145,7 @@ class Resolver(ABC):
         except WeDataError as exc:
             result.notes.append(f"could not look up the selected instances: {reason(exc)}")
             return result, calls
+        result.looked_in = self.looked_in(prepared) if result.missing else ()
         limit = min(self._max_instances, stop_above or self._max_instances)
         if len(result.selected) > limit:
             result.more_than = limit
@@ -285,6 +291,12 @@ class BlastRadiusResolver(Resolver):
             found.update((i.key, i) for i in selected)
         wanted = dict.fromkeys(prepared.keys)
         return [found[k] for k in wanted if k in found], [k for k in wanted if k not in found]
+
+    def looked_in(self, prepared: PreparedRerun) -> tuple[str, ...]:
+        default: str | None = prepared.params.get("ProjectId") or None
+        listed: list[dict[str, Any]] = prepared.params.get("Instances") or [{}]
+        named = dict.fromkeys(i.get("ProjectId") or default for i in listed)
+        return tuple(dict.fromkeys(p for project in named for p in self._reader.scope(project)))
 
     async def instances(
         self, keys: Iterable[Key], project: str | None = None

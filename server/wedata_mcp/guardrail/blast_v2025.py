@@ -73,6 +73,9 @@ class TaskInstanceResolver(Resolver):
                 selected.append(view)
         return selected, missing
 
+    def looked_in(self, prepared: PreparedRerun) -> tuple[str, ...]:
+        return (prepared.request.ProjectId or "",)
+
     async def by_key(self, project: str, instance_key: str) -> TaskInstanceView | None:
         """The instance `instance_key` names in `project`, or None when WeData does not know it there."""
         try:

@@ -95,16 +95,19 @@ def blast_radius(found: Resolution) -> BlastRadius:
     )
 
 
-def radius_warnings(prepared: PreparedRerun, radius: BlastRadius) -> list[str]:
-    """Warnings from the resolved radius: numbers and identifiers only, no cloud text."""
+def radius_warnings(prepared: PreparedRerun, radius: BlastRadius, looked_in: tuple[str, ...] = ()) -> list[str]:
+    """Warnings from the resolved radius: numbers and identifiers only, no cloud text. `looked_in`: the projects
+    the requested instances were looked for in (not found there is not "not in WeData")."""
     found: list[str] = []
     if radius.TotalCount is not None and radius.TotalCount > LARGE:
         found.append(f"Large blast radius: {radius.TotalCount} instances will rerun.")
     if len(radius.ByProject) > 1:
         found.append(f"The rerun crosses {len(radius.ByProject)} projects.")
     if radius.NotFound:
+        where = f"project {', '.join(looked_in)}" if len(looked_in) == 1 else f"projects {', '.join(looked_in)}"
         found.append(
-            f"{len(radius.NotFound)} requested instance(s) were not found in WeData: " + ", ".join(radius.NotFound[:5])
+            f"{len(radius.NotFound)} requested instance(s) were not found in {where}: {', '.join(radius.NotFound[:5])}"
+            + ("" if prepared.api.by_key else "; an instance of another project is found when its ProjectId is given")
         )
     if radius.UnfinishedUpstream:
         listed = ", ".join(radius.UnfinishedUpstream[:5])
