@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,26 @@ class HeldRerun(Wire):
             self.received.set()
             await self.release.wait()
         return await super().handle_async_request(request)
+
+
+Rewrite = Callable[[dict[str, Any], dict[str, Any]], None]
+
+
+class Rewritten(Wire):
+    """The simulator, but each answer to `action` is changed by `rewrite(request_body, answer)` on its way back:
+    an answer cut short, emptied or missing a field, as a proxy or a faulty page may give it."""
+
+    def __init__(self, sandbox: Sandbox, action: str, rewrite: Rewrite) -> None:
+        super().__init__(sandbox)
+        self._action, self._rewrite = action, rewrite
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        if request.headers.get("X-TC-Action") != self._action:
+            return response
+        answer = json.loads(await response.aread())
+        self._rewrite(json.loads(request.content or b"{}"), answer["Response"])
+        return httpx.Response(200, json=answer, headers={"Content-Type": "application/json"})
 
 
 def no_wait(_: int) -> float:

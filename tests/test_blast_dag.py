@@ -3,17 +3,14 @@ stays unknown: no ConfirmationToken."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from mcp import Client
 
 from tests.conftest import PROJECT_IDS
-from tests.inproc import TOOL, Wire, make_server, new_sandbox, no_wait, text
+from tests.inproc import TOOL, Rewrite, Rewritten, Wire, make_server, new_sandbox, no_wait, text
 from tests.worlds import PROJECT_ID, small_world
 from wedata_mcp.guardrail.policy import Policy
 from wedata_mcp.sandbox.app import Sandbox
@@ -71,26 +68,6 @@ async def test_a_failed_dag_look_up_stays_unknown(tmp_path: Path) -> None:
     assert found["BlastRadius"]["Resolved"] is False
     assert any("InternalError" in note for note in found["BlastRadius"]["Unresolved"])
     assert sandbox.requests("RunRerunScheduleInstances", verified=None) == []
-
-
-Rewrite = Callable[[dict[str, Any], dict[str, Any]], None]
-
-
-class Rewritten(Wire):
-    """The simulator, but each answer to `action` is changed by `rewrite(request_body, answer)` on its way back:
-    an answer cut short, emptied or missing a field, as a proxy or a faulty page may give it."""
-
-    def __init__(self, sandbox: Sandbox, action: str, rewrite: Rewrite) -> None:
-        super().__init__(sandbox)
-        self._action, self._rewrite = action, rewrite
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await super().handle_async_request(request)
-        if request.headers.get("X-TC-Action") != self._action:
-            return response
-        answer = json.loads(await response.aread())
-        self._rewrite(json.loads(request.content or b"{}"), answer["Response"])
-        return httpx.Response(200, json=answer, headers={"Content-Type": "application/json"})
 
 
 def later_pages_empty(page_field: str) -> Rewrite:
@@ -155,7 +132,8 @@ async def test_a_downstream_look_up_answering_null_data_is_unknown_not_no_downst
     found = result.structured_content
     assert found is not None, text(result)
     assert found.get("ConfirmationToken") is None and found["BlastRadius"]["Resolved"] is False
-    assert "downstream not fully resolved: ReadFailedError" in found["BlastRadius"]["Unresolved"], found["BlastRadius"]
+    why = "downstream not fully resolved: DagInstances got no usable answer: its answer has no Data"
+    assert why in found["BlastRadius"]["Unresolved"], found["BlastRadius"]
     assert not sandbox.requests("RunRerunScheduleInstances", verified=None)
 
 

@@ -145,13 +145,19 @@ class ReadFailedError(WeDataError):
     """A read-only action got no usable answer, even after its retries. A read changes nothing, so unlike a
     mutation there is no unknown outcome to check: trying again later is safe."""
 
-    def __init__(self, action: str, reason: str, trace_id: str, attempts: int) -> None:
+    def __init__(
+        self, action: str, reason: str, trace_id: str | None, attempts: int, *, request_id: str | None = None
+    ) -> None:
         self.action = action
         self.reason = reason
         self.trace_id = trace_id
+        self.request_id = request_id
+        ids = [f"RequestId {request_id}"] if request_id else []
+        ids += [f"X-TC-TraceId {trace_id}"] if trace_id else []
         super().__init__(
-            f"{action} (read-only) got no usable answer after {attempts} attempt(s): {reason} "
-            f"(X-TC-TraceId {trace_id}). Nothing was changed; try again later."
+            f"{action} (read-only) got no usable answer after {attempts} attempt(s): {reason}"
+            + (f" ({', '.join(ids)})" if ids else "")
+            + ". Nothing was changed; try again later."
         )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -66,13 +66,17 @@ class WeDataReader:
         answer without it, or with one that does not read as a listing, is a failed read, never "no instances"."""
         response = await self._read(action, query)
         data = response.data.get("Data")
-        trace = response.request_id or "none"
+        request_id = response.request_id
         if not isinstance(data, dict):
-            raise ReadFailedError(action, "its answer has no Data", trace, 1)
+            raise ReadFailedError(action, "its answer has no Data", None, 1, request_id=request_id)
+        # Without TotalCount, what the pages hold and whether they end is unknown: never "0 instances".
+        if cast(dict[str, Any], data).get("TotalCount") is None:
+            why = "its Data has no TotalCount, so whether the listing is whole is unknown"
+            raise ReadFailedError(action, why, None, 1, request_id=request_id)
         try:
             return CollectionInstanceOpsDto.model_validate(data)
         except ValidationError:
-            raise ReadFailedError(action, "its Data could not be read", trace, 1) from None
+            raise ReadFailedError(action, "its Data could not be read", None, 1, request_id=request_id) from None
 
     async def _page(self, search: dict[str, Any], page: int, page_size: int, project: str) -> CollectionInstanceOpsDto:
         query = DescribeScheduleInstancesQuery(
@@ -151,7 +155,8 @@ class WeDataReader:
         )
         return await self._listing(DAG_INSTANCES, query)
 
-    async def last_log(self, task_id: str, cur_run_date: str) -> str:
+    async def last_log(self, task_id: str, cur_run_date: str) -> str | None:
+        """The instance's last log (documented as a string), or None when the answer carries none that reads."""
         query = DescribeInstanceLastLogQuery.model_validate({"TaskId": task_id, "CurRunDate": cur_run_date})
         log = (await self._read(LAST_LOG, query)).data.get("Data")
-        return log if isinstance(log, str) else ""
+        return log if isinstance(log, str) else None

@@ -37,13 +37,19 @@ class TaskInstanceReader:
     async def _data(self, action: str, params: dict[str, Any], model: type[M]) -> M:
         response = await self._client.call(action, json.dumps(params).encode(), mutating=False)
         data = response.data.get("Data")
-        trace = response.request_id or "none"
+        request_id = response.request_id
         if data is None:  # documented as possibly null ("取不到有效值"): nothing known, never an empty answer
-            raise ReadFailedError(action, "its answer has no Data", trace, 1)
+            raise ReadFailedError(action, "its answer has no Data", None, 1, request_id=request_id)
         try:
-            return model.model_validate(data)
+            found = model.model_validate(data)
         except ValidationError:
-            raise ReadFailedError(action, "its Data could not be read", trace, 1) from None
+            raise ReadFailedError(action, "its Data could not be read", None, 1, request_id=request_id) from None
+        # A page that counts neither its items nor its pages: whether the listing goes on is unknown (a short
+        # page is not taken to mean the end).
+        if isinstance(found, TaskInstancePage) and found.TotalCount is None and found.TotalPageNumber is None:
+            why = "its Data has neither TotalCount nor TotalPageNumber, so whether the listing is whole is unknown"
+            raise ReadFailedError(action, why, None, 1, request_id=request_id)
+        return found
 
     async def page(self, action: str, params: dict[str, Any], page: int, size: int = PAGE_SIZE) -> TaskInstancePage:
         return await self._data(action, params | {"PageNumber": page, "PageSize": size}, TaskInstancePage)
@@ -60,7 +66,7 @@ class TaskInstanceReader:
                 seen += 1
                 yield item
             listed += len(items)
-            if _last_page(batch, page, listed, len(items)):
+            if _last_page(batch, page, listed):
                 return
             if not items:  # pages that end before their count: what they left out is unknown, not absent
                 raise IncompleteAnswerError(action, listed, batch.TotalCount or listed)
@@ -88,11 +94,8 @@ class TaskInstanceReader:
         return await self._data("GetOpsAsyncJob", params, OpsAsyncJobDetail)
 
 
-def _last_page(batch: TaskInstancePage, page: int, listed: int, size: int) -> bool:
-    """Whether this page is the listing's last: by its TotalCount, else its TotalPageNumber, else (an answer that
-    gives neither) by a page shorter than asked for."""
+def _last_page(batch: TaskInstancePage, page: int, listed: int) -> bool:
+    """Whether this page is the listing's last: by its TotalCount, else its TotalPageNumber (`page` gives one)."""
     if batch.TotalCount is not None:
         return listed >= batch.TotalCount
-    if batch.TotalPageNumber is not None:
-        return page >= batch.TotalPageNumber
-    return size < PAGE_SIZE
+    return page >= (batch.TotalPageNumber or 0)

@@ -28,7 +28,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from wedata_mcp.cloud.errors import CloudAPIError, IncompleteAnswerError, NoProjectError, WeDataError
+from wedata_mcp.cloud.errors import (
+    CloudAPIError,
+    IncompleteAnswerError,
+    NoProjectError,
+    ReadFailedError,
+    WeDataError,
+)
 from wedata_mcp.cloud.reader import PAGE_SIZE, WeDataReader
 from wedata_mcp.guardrail.prepared import PreparedRerun
 from wedata_mcp.models.codes import is_success, state_group
@@ -259,6 +265,8 @@ def reason(exc: Exception) -> str:
     """Why a look-up failed, without the API's free-text message (cloud text is data, not prose)."""
     if isinstance(exc, CloudAPIError):
         return f"{exc.code} (RequestId {exc.request_id or 'none'})"
+    if isinstance(exc, ReadFailedError):  # its reason is the client's or the reader's words, never WeData's
+        return f"{exc.action} got no usable answer: {exc.reason}"
     said = LookupBudgetExceeded | NoProjectError | IncompleteAnswerError | ScopeUnknownError  # our words only
     return str(exc) if isinstance(exc, said) else type(exc).__name__
 

@@ -27,7 +27,7 @@ class TaskInstanceView(InstanceOpsView):
 def view_of(item: TaskInstance, action: str) -> TaskInstanceView:
     """The view of one answered instance; one that does not say which instance it is cannot be vouched for."""
     if not item.TaskId or not item.CurRunDate or not item.InstanceKey:
-        raise ReadFailedError(action, "an instance without TaskId, CurRunDate or InstanceKey", "none", 1)
+        raise ReadFailedError(action, "an instance without TaskId, CurRunDate or InstanceKey", None, 1)
     return TaskInstanceView(
         InstanceKey=item.InstanceKey,
         TaskId=item.TaskId,
@@ -104,7 +104,7 @@ class TaskInstanceResolver(Resolver):
     async def neighbours(self, origin: InstanceOpsView, dag_type: str, calls: LookupBudget) -> list[InstanceOpsView]:
         if not isinstance(origin, TaskInstanceView) or not origin.ProjectId:
             raise ReadFailedError(
-                "ListDownstreamTaskInstances", "an instance without InstanceKey or ProjectId", "none", 1
+                "ListDownstreamTaskInstances", "an instance without InstanceKey or ProjectId", None, 1
             )
         calls.take()
         direction = "up" if dag_type == "1" else "down"

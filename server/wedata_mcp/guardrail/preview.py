@@ -180,9 +180,11 @@ def state_warnings(prepared: PreparedRerun, found: Resolution | None) -> list[st
             if group is None or (group in _DOWNSTREAM_TOLD if role == "downstream" else group != "failed"):
                 by_state.setdefault(group or state_name(instance.State), []).append(instance)
         for state, some in by_state.items():
-            effect = _STATE_EFFECT.get(state) or (
-                "WeData's answer left its state out" if state == "unknown" else "its state is not documented"
-            ) + ", so what a rerun does to it is unknown"
+            effect = (
+                _STATE_EFFECT.get(state)
+                or ("WeData's answer left its state out" if state == "unknown" else "its state is not documented")
+                + ", so what a rerun does to it is unknown"
+            )
             count = f"{len(some)} {role} instance{'s are' if len(some) > 1 else ' is'}"
             told.append(f"{count} {state} ({_named(some)}): {effect}.")
     return told

@@ -110,7 +110,7 @@ class InstanceOpsView(_Lenient):
 
 
 class CollectionInstanceOpsDto(_Lenient):
-    TotalCount: int = 0
+    TotalCount: int  # required: without it, whether a listing is whole is unknown (never "0")
     TotalPage: int | None = None
     PageCount: int | None = None
     PageNumber: int | None = None

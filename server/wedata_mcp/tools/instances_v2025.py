@@ -119,11 +119,14 @@ def instance_tools_2025(reader_of: Callable[[Context[Any, Any]], TaskInstanceRea
             number = int(params.pop("PageNumber", 1))
             size = int(params.pop("PageSize", 10))
             found = await reader_of(ctx).page("ListTaskInstances", params, number, size)
+            # The reader gives one count at least; TotalCount is the one to trust when both are there.
+            total = found.TotalCount
+            more = number * size < total if total is not None else number < (found.TotalPageNumber or 0)
             return InstancePage(
                 Instances=[_instance(i) for i in found.Items or []],
-                TotalCount=found.TotalCount,
+                TotalCount=total,
                 PageNumber=number,
-                NextPageNumber=number + 1 if number < (found.TotalPageNumber or 0) else None,
+                NextPageNumber=number + 1 if more else None,
             )
 
         return answer(await as_tool_errors(run))
