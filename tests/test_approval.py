@@ -221,3 +221,27 @@ async def test_discarding_through_a_client_that_elicits_asks_nobody_and_sends_no
     assert not result.is_error and result.structured_content is not None, text(result)
     assert result.structured_content["Status"] == "discarded"
     assert person.asked == [] and wire.sent == 0
+
+
+@pytest.mark.parametrize(
+    ("approval", "can_ask", "said"),
+    [
+        ("auto", True, "the server then asks the user to confirm in their client"),
+        ("elicit", True, "the server then asks the user to confirm in their client"),
+        ("elicit", False, "cannot be executed from this client"),
+        ("auto", False, "Only if they confirm, call again"),
+        ("token", True, "Only if they confirm, call again"),
+    ],
+)
+async def test_the_dry_run_tells_the_model_who_will_confirm(
+    tmp_path: Path, approval: str, can_ask: bool, said: str
+) -> None:
+    """A reviewer's finding: with a person asked by the server, the preview still told the model to get the
+    user's yes itself (a second confirmation); with nobody able to confirm, it offered a token that cannot run."""
+    person = Person("accept", {"confirm": True}) if can_ask else None
+    server = make_server(tmp_path, Wire(new_sandbox()), approval=approval)
+    async with Client(server, elicitation_callback=person) as client:  # type: ignore[arg-type]
+        result = await client.call_tool(TOOL, doc_example())
+    found = result.structured_content
+    assert found is not None and found["ConfirmationToken"], text(result)
+    assert said in found["NextStep"], found["NextStep"]

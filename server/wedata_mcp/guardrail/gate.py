@@ -9,6 +9,7 @@ from typing import Any
 from wedata_mcp.cloud.client import WeDataClient
 from wedata_mcp.cloud.errors import MissingCredentialsError
 from wedata_mcp.guardrail import batching
+from wedata_mcp.guardrail.approval import Channel
 from wedata_mcp.guardrail.audit import AuditSink, ScopedAudit
 from wedata_mcp.guardrail.blast import Resolution, Resolver, selection_digest, unknown_state
 from wedata_mcp.guardrail.policy import ExecutionBudget, Policy, PolicyError
@@ -17,13 +18,14 @@ from wedata_mcp.guardrail.preview import project_label
 from wedata_mcp.guardrail.radius import blast_radius
 from wedata_mcp.guardrail.recheck import check_not_stale, current_selection, with_instances
 from wedata_mcp.guardrail.refusals import RefusedError, ReplayedError, StalePreviewError
-from wedata_mcp.guardrail.results import RerunResult, build_result, next_step, result_model, shown_endpoint
+from wedata_mcp.guardrail.results import NextStep, RerunResult, build_result, next_step, result_model, shown_endpoint
 from wedata_mcp.guardrail.sending import Progress, Sender
 from wedata_mcp.guardrail.store import Recorded, TokenStore
 from wedata_mcp.guardrail.tokens import Token, TokenAuthority, TokenError, Totals, principal_of
 from wedata_mcp.models.describe import InstanceOpsView
 
 # What a discarded token's later use answers (it replays as the token's recorded outcome).
+_DRY_RUN_STEP: dict[Channel, NextStep] = {"token": "dry_run", "elicit": "dry_run_elicit", "refuse": "dry_run_refuse"}
 DISCARDED = "the person declined this rerun and its ConfirmationToken was discarded"
 
 __all__ = ["Guardrail", "RerunResult"]
@@ -96,7 +98,11 @@ class Guardrail:
         """Audit an execution that the approval step stopped before it reached the gate."""
         self._audit_refusal("declined", prepared, actor, reason=reason)
 
-    async def dry_run(self, prepared: PreparedRerun, actor: dict[str, Any]) -> RerunResult:
+    async def dry_run(
+        self, prepared: PreparedRerun, actor: dict[str, Any], confirmed_by: Channel = "token"
+    ) -> RerunResult:
+        """The preview, and a token for exactly this request when the server can vouch for what it touches.
+        `confirmed_by` says who will confirm it (approval.channel), which the next step tells the model."""
         self._check_request(prepared, actor)
         self._bound(prepared)
         found = await self._resolver.resolve(prepared, stop_above=self.policy.max_instances)
@@ -145,7 +151,7 @@ class Guardrail:
             totals=totals,
             ConfirmationToken=token.value,
             ExpiresAt=datetime.fromtimestamp(token.expires_at, UTC).isoformat(),
-            step="dry_run",
+            step=_DRY_RUN_STEP[confirmed_by],
             Batches=batching.plan(final),
         )
         if len(final.batches) > 1:

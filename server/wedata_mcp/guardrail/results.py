@@ -23,6 +23,19 @@ NEXT_STEP_DRY_RUN = (
     "Nothing was sent. Show Summary, Plan and Warnings to the user. Only if they confirm, call again with exactly "
     "the same arguments plus this ConfirmationToken; if they say no, the same plus Discard true."
 )
+# Where the server itself asks the person (WEDATA_MCP_APPROVAL elicit, or auto with a client that can): the model
+# does not ask for a second yes; the form does.
+NEXT_STEP_DRY_RUN_ELICIT = (
+    "Nothing was sent. Show Summary, Plan and Warnings to the user. To go ahead, call again with exactly the same "
+    "arguments plus this ConfirmationToken: the server then asks the user to confirm in their client before "
+    "anything is sent. If the user already said no, call with the same plus Discard true."
+)
+NEXT_STEP_DRY_RUN_REFUSE = (
+    "Nothing was sent. Show Summary, Plan and Warnings to the user. This server requires a person to confirm "
+    "through MCP elicitation (WEDATA_MCP_APPROVAL=elicit), which this client did not declare, so the rerun cannot "
+    "be executed from this client; tell the user so. If they do not want it, call with the same arguments plus "
+    "this ConfirmationToken and Discard true."
+)
 NEXT_STEP_UNRESOLVED = (
     "Nothing was sent and no ConfirmationToken was issued: the server could not establish what this rerun "
     "touches (see Warnings and BlastRadius.Unresolved). Fix the selection or try the dry run again."
@@ -90,9 +103,22 @@ class AsyncRerunResult(RerunResult):
     )
 
 
-NextStep = Literal["dry_run", "unresolved", "refused", "unreadable", "executed", "batches", "discarded", "replayed"]
+NextStep = Literal[
+    "dry_run",
+    "dry_run_elicit",
+    "dry_run_refuse",
+    "unresolved",
+    "refused",
+    "unreadable",
+    "executed",
+    "batches",
+    "discarded",
+    "replayed",
+]
 _NEXT_2021: dict[NextStep, str] = {
     "dry_run": NEXT_STEP_DRY_RUN,
+    "dry_run_elicit": NEXT_STEP_DRY_RUN_ELICIT,
+    "dry_run_refuse": NEXT_STEP_DRY_RUN_REFUSE,
     "unresolved": NEXT_STEP_UNRESOLVED,
     "refused": NEXT_STEP_REFUSED,
     "unreadable": NEXT_STEP_UNREADABLE,

@@ -13,12 +13,12 @@ from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from wedata_mcp.guardrail.approval import REFUSED_NO_CHANNEL, ApprovalMode, RerunApproval
+from wedata_mcp.guardrail.approval import REFUSED_NO_CHANNEL, ApprovalMode, RerunApproval, channel
 from wedata_mcp.guardrail.gate import Guardrail, RerunResult
 from wedata_mcp.guardrail.prepared import PreparedRerun, RerunRequest
 from wedata_mcp.models import RunRerunScheduleInstancesRequest
 from wedata_mcp.tools.actor import actor_of
-from wedata_mcp.tools.approval import approval_resolver, preparer
+from wedata_mcp.tools.approval import approval_resolver, client_can_elicit, preparer
 from wedata_mcp.tools.errors import as_tool_errors
 from wedata_mcp.tools.output import answer
 from wedata_mcp.tools.sdk import model_tool
@@ -115,7 +115,9 @@ def rerun_tool(
             if arguments.get("Discard") and token is not None:  # validation refused Discard without a token
                 return await guardrail.discard(prepared, token, actor_of(ctx))
             if token is None:
-                return await guardrail.dry_run(prepared, actor_of(ctx))
+                # Who will confirm it, so that the next step it tells the model is the one that will happen.
+                confirmed_by = channel(approval, client_can_elicit(ctx))
+                return await guardrail.dry_run(prepared, actor_of(ctx), confirmed_by)
             # A present but empty token is a token (and an invalid one), never "no token".
             try:
                 approved_by = _approved_by(human)
