@@ -72,7 +72,8 @@ async def test_lineage_walks_list_upstream_and_downstream_levels(tmp_path: Path)
         result = await client.call_tool("get_instance_lineage", args)
         unknown = await client.call_tool("get_instance_lineage", args | {"InstanceKey": "nope_2026-11-24 00:00:00"})
     found = result.structured_content
-    assert found is not None and found["Complete"] is True, text(result)
+    assert found is not None and found["Unresolved"] == [], text(result)
+    assert found["Deeper"] == ["downstream"] and found["Complete"] is False  # level 2 has more downstream
     assert [(i["TaskId"], i["Level"]) for i in found["Upstream"]] == [(ODS_PAYMENTS, 1)]
     assert (DWD_ORDER_FACTS, 1) in [(i["TaskId"], i["Level"]) for i in found["Downstream"]]
     assert all(i["Level"] in (1, 2) for i in found["Downstream"])

@@ -49,8 +49,14 @@ class InstanceLineage(BaseModel):
     Projects: dict[str, str | None] = Field(description="ProjectId -> ProjectName, once for every listed instance.")
     Upstream: list[LinkedInstance] | None = Field(None, description="What it depends on, nearest first.")
     Downstream: list[LinkedInstance] | None = Field(None, description="What depends on it, nearest first.")
-    Deeper: list[Direction] = Field(description="Directions with levels beyond Depth not looked up.")
-    Complete: bool = Field(description="False when a look-up failed or a list was cut short (see Unresolved).")
+    Deeper: list[Direction] = Field(
+        description=f"Directions whose level Depth has instances whose own neighbours were not looked up: more may "
+        f"lie beyond (ask with a larger Depth, at most {MAX_DEPTH})."
+    )
+    Complete: bool = Field(
+        description="True only when the whole lineage in the asked directions is here: no look-up failed, no list "
+        "was cut short (see Unresolved), and nothing lies beyond Depth (Deeper is empty)."
+    )
     Unresolved: list[str]
     Note: str = DATA_NOTE
 
@@ -87,7 +93,7 @@ async def walk(
         Upstream=listed.get("upstream"),
         Downstream=listed.get("downstream"),
         Deeper=walked.deeper,
-        Complete=not walked.notes,
+        Complete=not walked.notes and not walked.deeper,
         Unresolved=walked.notes,
     )
 
