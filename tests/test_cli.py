@@ -8,8 +8,10 @@ import socket
 import subprocess
 import sys
 import sysconfig
+import time
 import venv
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import anyio
@@ -18,6 +20,8 @@ import pytest
 from wedata_mcp import __version__
 from wedata_mcp.cli import _parser
 from wedata_mcp.cloud.errors import MissingCredentialsError
+from wedata_mcp.sandbox.timeline import following
+from wedata_mcp.sandbox.world import World
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -200,7 +204,7 @@ async def test_sandbox_prints_shell_lines_that_point_serve_and_tencents_sdk_at_i
         async with await anyio.open_process(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as sandbox:
             assert sandbox.stdout is not None
             printed = b""
-            while printed.count(b"\n") < 5:  # bounded by fail_after
+            while printed.count(b"\n") < 6:  # bounded by fail_after
                 printed += await sandbox.stdout.receive()
             exports: dict[str, str] = {}
             for line in printed.decode().splitlines():
@@ -214,7 +218,10 @@ async def test_sandbox_prints_shell_lines_that_point_serve_and_tencents_sdk_at_i
                 "TENCENTCLOUD_SECRET_KEY",
                 "TENCENTCLOUD_REGION",
                 "WEDATA_MCP_PROJECT_IDS",  # WeData's reads need a project: the simulator's own
+                "WEDATA_MCP_SANDBOX_CLOCK",  # its story's clock: "yesterday" is the seeded world's, not the wall's
             }
+            story_now = datetime.fromtimestamp(following(exports["WEDATA_MCP_SANDBOX_CLOCK"], time.time)())
+            assert story_now.date() == World.seeded().now.date()
             assert exports["WEDATA_ENDPOINT"].startswith("http://127.0.0.1:")
             # The product, configured by nothing but those lines.
             env = exports | {"HOME": str(tmp_path), "WEDATA_MCP_AUDIT_LOG": str(tmp_path / "audit.jsonl")}

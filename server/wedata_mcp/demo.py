@@ -221,13 +221,12 @@ def run_demo(out: TextIO | None = None, api_version: str = "2021-08-20") -> int:
         flow = flow_2025
     with tempfile.TemporaryDirectory(prefix="wedata-mcp-demo-") as tmp, serve_in_thread(sandbox) as url:
         work = Path(tmp)
-        env = sandbox_env(url, sandbox.world) | {
+        # One clock (sandbox_env): the server's ExpiresAt and audit times follow the simulator's story. At
+        # DEMO_SPEED five simulated minutes pass in 0.3 s, so the demo's token gets a simulated day (86 real s).
+        env = sandbox_env(url, sandbox) | {
             "WEDATA_MCP_AUDIT_LOG": str(work / "audit.jsonl"),
             # The demo's client cannot elicit; the confirmation token is the human step it shows.
             "WEDATA_MCP_APPROVAL": "token",
-            # One clock: the server's ExpiresAt and audit times follow the simulator's story. At DEMO_SPEED five
-            # simulated minutes pass in 0.3 s, so the demo's token gets a simulated day (86 real seconds).
-            "WEDATA_MCP_SANDBOX_CLOCK": sandbox.story.spec(),
             "WEDATA_MCP_TOKEN_TTL": "86400",
             "WEDATA_MCP_API_VERSION": api_version,
         }

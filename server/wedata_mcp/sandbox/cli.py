@@ -35,17 +35,20 @@ def sandbox_project_ids() -> tuple[str, ...]:
 
 
 PROJECTS_VARIABLE = "WEDATA_MCP_PROJECT_IDS"
+CLOCK_VARIABLE = "WEDATA_MCP_SANDBOX_CLOCK"
 
 
-def sandbox_env(url: str, world: World | None = None) -> dict[str, str]:
-    """What points a server at the simulator at `url`: endpoint, local credentials, region, and the projects of its
-    world (WeData's reads need a project)."""
+def sandbox_env(url: str, sandbox: Sandbox) -> dict[str, str]:
+    """What points a server at the simulator at `url`: endpoint, local credentials, region, the projects of its
+    world (WeData's reads need a project), and its clock, so that the server's "today", tokens and audit times
+    are the simulated world's (its instances are dated by the story, not by the wall clock)."""
     return {
         "WEDATA_ENDPOINT": url,
         "TENCENTCLOUD_SECRET_ID": SANDBOX_SECRET_ID,
         "TENCENTCLOUD_SECRET_KEY": SANDBOX_SECRET_KEY,
         "TENCENTCLOUD_REGION": SANDBOX_REGION,
-        PROJECTS_VARIABLE: ",".join((world or World.seeded()).projects),
+        PROJECTS_VARIABLE: ",".join(sandbox.world.projects),
+        CLOCK_VARIABLE: sandbox.story.spec(),
     }
 
 
@@ -69,7 +72,7 @@ def start_background_sandbox() -> BackgroundSandbox:
 
     def run() -> None:
         with serve_in_thread(sandbox) as url:
-            env.update(sandbox_env(url, sandbox.world))
+            env.update(sandbox_env(url, sandbox))
             ready.set()
             threading.Event().wait()  # serve until the process exits
 
@@ -83,7 +86,7 @@ def run_sandbox(host: str, port: int, *, seed: Path | None = None, speed: float 
     """Serve the simulator in the foreground, after printing shell lines that point a client at it."""
     sandbox = default_sandbox(seed=seed, speed=speed)
     with serve_in_thread(sandbox, host=host, port=port) as url:
-        for name, value in sandbox_env(url, sandbox.world).items():
+        for name, value in sandbox_env(url, sandbox).items():
             print(f"export {name}={shlex.quote(value)}")
         print("# WeData sandbox running; Ctrl-C to stop", file=sys.stderr)
         sys.stdout.flush()
