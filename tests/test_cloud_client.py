@@ -3,6 +3,7 @@ shares, and the headers a caller can set."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import anyio
@@ -10,7 +11,7 @@ import httpx
 import pytest
 from mcp import Client
 
-from tests.conftest import REGION, SECRET_ID, SECRET_KEY
+from tests.conftest import PROJECT_IDS, REGION, SECRET_ID, SECRET_KEY
 from tests.inproc import Wire, make_server, new_sandbox
 from wedata_mcp.cloud.client import Target, WeDataClient
 from wedata_mcp.cloud.credentials import Credentials
@@ -122,3 +123,17 @@ async def test_a_refusal_without_tencents_envelope_is_its_http_status() -> None:
     finally:
         await client.aclose()
     assert str(raised.value) == "HTTP403 (RequestId: none); no message"
+
+
+async def test_a_failed_read_is_retried_after_a_doubling_back_off() -> None:
+    """The retries' pace (0.4 s, then 0.8 s): what the suite's other fault tests skip (they count attempts)."""
+    time = FakeTime()
+    sandbox = new_sandbox()
+    target = Target(endpoint="http://wedata.sandbox", region=REGION)
+    client = WeDataClient(target, Credentials(SECRET_ID, SECRET_KEY), transport=Wire(sandbox), sleep=time.sleep)
+    sandbox.faults.inject("http_502", action="DescribeScheduleInstances", times=2)
+    body = json.dumps({"ProjectIdent": PROJECT_IDS[0], "PageIndex": 1, "PageSize": 1}).encode()
+    answer = await client.call("DescribeScheduleInstances", body, mutating=False)
+    assert answer.request_id and time.slept == [0.4, 0.8]
+    assert len(sandbox.requests("DescribeScheduleInstances", verified=None)) == 3
+    await client.aclose()

@@ -19,7 +19,7 @@ from mcp import Client
 from mcp_types import CallToolResult
 
 from tests.conftest import PROJECT_IDS, REGION, SECRET_ID, SECRET_KEY, audit_records
-from tests.inproc import TOOL, text
+from tests.inproc import TOOL, no_wait, text
 from tests.sessions import is_crash
 from wedata_mcp.app import build_server
 from wedata_mcp.cloud.credentials import Credentials
@@ -45,7 +45,7 @@ OTHER_RERUN = {"Instances": [DWS_ACTIVITY], "RerunType": "1"}
 FIND = {"StateName": ["failed"], "DateFrom": "2026-11-24", "DateTo": "2026-11-24"}
 GET = {"TaskId": ODS_PAYMENTS["TaskId"], "CurRunDate": ODS_PAYMENTS["CurRunDate"]}
 KINDS = [kind.value for kind in FaultKind]
-# A lasting fault costs the client's two backoffs (0.4 s + 0.8 s) per look-up: every kind where the answer differs
+# A lasting fault costs three attempts per look-up (a slow one, three timeouts): every kind where the answer differs
 # by kind (the read-only tools), a code, a status and a timeout where it does not (the preview's notes).
 SOME_KINDS = ["rate_limit", "http_502", "slow"]
 # What a confirmed rerun's user sees when RunRerunScheduleInstances meets the fault, and whether WeData ran it.
@@ -105,7 +105,9 @@ async def connected(cloud: Cloud, tmp_path: Path) -> AsyncIterator[Client]:
         rate_limit_per_second=1000,
         project_ids=PROJECT_IDS,
     )
-    server = build_server(settings, Credentials(SECRET_ID, SECRET_KEY), audit=JsonLinesAudit(tmp_path / "audit.jsonl"))
+    audit = JsonLinesAudit(tmp_path / "audit.jsonl")
+    # Retries without their waits: these tests count attempts and outcomes (the back-off's pace has its own test).
+    server = build_server(settings, Credentials(SECRET_ID, SECRET_KEY), audit=audit, backoff=no_wait)
     async with Client(server) as client:
         yield client
 
