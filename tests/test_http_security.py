@@ -106,8 +106,7 @@ def cloud() -> Iterator[Cloud]:
 
 @pytest.fixture(autouse=True)
 def _fresh_cloud(cloud: Cloud) -> None:
-    with cloud.sandbox._lock:  # pyright: ignore[reportPrivateUsage]
-        cloud.sandbox.received.clear()
+    cloud.sandbox.clear_received()
     cloud.sandbox.arrived.clear()
 
 

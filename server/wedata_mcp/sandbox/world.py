@@ -9,6 +9,7 @@ moves instances along as the time passed to `advance` grows.
 
 from __future__ import annotations
 
+import functools
 import graphlib
 import json
 import threading
@@ -181,8 +182,7 @@ class World:
     @classmethod
     def seeded(cls) -> World:
         """A fresh copy of the shipped story (see seed.json's description)."""
-        text = resources.files("wedata_mcp.sandbox").joinpath(SEED_RESOURCE).read_text(encoding="utf-8")
-        return cls.from_dict(json.loads(text))
+        return cls.from_seed(_shipped_seed())
 
     def _index(self) -> None:
         sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
@@ -232,3 +232,11 @@ class World:
 
     def instance(self, task_id: str, cur_run_date: str) -> Instance:
         return self.instances[InstanceKey(task_id, cur_run_date)]
+
+
+@functools.cache
+def _shipped_seed() -> SeedFile:
+    """The shipped seed, read and checked once per process: it is frozen, and every World made from it is new
+    (tests load a fresh seeded world thousands of times)."""
+    text = resources.files("wedata_mcp.sandbox").joinpath(SEED_RESOURCE).read_text(encoding="utf-8")
+    return parse_seed(json.loads(text))
