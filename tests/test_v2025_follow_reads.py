@@ -76,6 +76,9 @@ async def test_lineage_walks_list_upstream_and_downstream_levels(tmp_path: Path)
     assert found["Deeper"] == ["downstream"] and found["Complete"] is False  # level 2 has more downstream
     assert [(i["TaskId"], i["Level"]) for i in found["Upstream"]] == [(ODS_PAYMENTS, 1)]
     assert (DWD_ORDER_FACTS, 1) in [(i["TaskId"], i["Level"]) for i in found["Downstream"]]
+    # Each row names its InstanceKey: what this version's get_task_instance and rerun take, with no look-up.
+    assert found["Instance"]["InstanceKey"] == key(DWD_PAYMENTS)
+    assert found["Upstream"][0]["InstanceKey"] == key(ODS_PAYMENTS)
     assert all(i["Level"] in (1, 2) for i in found["Downstream"])
     assert unknown.is_error and "InstanceKey" in text(unknown)
 

@@ -12,7 +12,7 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from wedata_mcp.guardrail.blast import Resolver
-from wedata_mcp.guardrail.blast_v2025 import TaskInstanceResolver
+from wedata_mcp.guardrail.blast_v2025 import TaskInstanceResolver, TaskInstanceView
 from wedata_mcp.guardrail.lineage import MAX_DEPTH, Direction, Related, lineage
 from wedata_mcp.models.codes import state_name
 from wedata_mcp.models.describe import InstanceOpsView
@@ -37,6 +37,9 @@ class LinkedInstance(BaseModel):
     TaskName: str | None = None
     StateName: str
     ProjectId: str | None = Field(None, description="Named in Projects.")
+    InstanceKey: str | None = Field(
+        None, description="2025-08-06: the key get_task_instance and rerun_task_instances_async take."
+    )
     Level: int = Field(0, description="Steps from the instance asked about (0: itself).")
     Via: str | None = Field(
         None,
@@ -68,6 +71,7 @@ def linked(instance: InstanceOpsView, related: Related | None = None) -> LinkedI
         TaskName=instance.TaskName,
         StateName=state_name(instance.State),
         ProjectId=instance.ProjectId,
+        InstanceKey=instance.InstanceKey if isinstance(instance, TaskInstanceView) else None,
         Level=related.level if related else 0,
         # Level 1 is reached from the instance asked about: saying so on every row would only cost context.
         Via=_via(instance, related) if related and related.level > 1 else None,
