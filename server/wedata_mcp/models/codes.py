@@ -8,6 +8,7 @@ reference gives no defaults: an omitted code is read as its widest documented ef
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -149,6 +150,9 @@ _GROUP_OF_CODE: dict[str, StateGroup] = {str(code): group for group, codes in ST
 _GROUP_OF_CODE.update(INSTANCE_STATE_NAMES)
 
 
+_CODE_SHAPE = re.compile(r"[A-Za-z0-9_]{1,32}", re.ASCII)
+
+
 def state_group(code: str | None) -> StateGroup | None:
     """The documented group of a state code (2021-08-20's number or 2025-08-06's name), or None when the code is
     missing or undocumented."""
@@ -156,10 +160,14 @@ def state_group(code: str | None) -> StateGroup | None:
 
 
 def state_name(code: str | None) -> str:
-    """A readable name for a state code ('4' -> 'failed'); missing and undocumented codes are named as such."""
+    """A readable name for a state code ('4' -> 'failed'); missing and undocumented codes are named as such. An
+    undocumented code is WeData's text: it is repeated only when it has a code's shape (invariant 4)."""
     if code is None:
         return "unknown"
-    return state_group(code) or f"state {code}"
+    group = state_group(code)
+    if group is not None:
+        return group
+    return f"state {code}" if _CODE_SHAPE.fullmatch(code) else "an undocumented state"
 
 
 def is_success(code: str | None) -> bool:
