@@ -163,6 +163,16 @@ def test_a_shared_token_secret_without_a_shared_store_is_refused() -> None:
     assert result.returncode == 2 and "WEDATA_MCP_TOKEN_STORE" in result.stderr
 
 
+@pytest.mark.parametrize("endpoint", [None, "https://wedata.tencentcloudapi.com", "http://10.0.0.8:9000"])
+def test_a_simulators_clock_is_refused_beside_any_endpoint_but_a_local_one(endpoint: str | None) -> None:
+    """A shell that ran `eval "$(wedata-mcp sandbox)"` keeps its clock line: pointed at Tencent, the server
+    would date its audit and time its tokens by the story. It refuses to start instead."""
+    env = {"PATH": "", "WEDATA_MCP_SANDBOX_CLOCK": "1764000000.000,1764000000.000,0.01"}
+    result = serve_with(env | ({"WEDATA_ENDPOINT": endpoint} if endpoint else {}))
+    assert result.returncode == 2 and "WEDATA_MCP_SANDBOX_CLOCK" in result.stderr, result.stderr
+    assert "loopback WEDATA_ENDPOINT" in result.stderr and "Traceback" not in result.stderr
+
+
 @pytest.mark.anyio
 async def test_serve_sandbox_needs_no_account_and_keeps_its_own_audit_log(tmp_path: Path) -> None:
     from mcp import Client

@@ -156,8 +156,18 @@ def _serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env(env, **overrides)
     if settings.sandbox_clock and now is None:
         import time
+        from urllib.parse import urlsplit
 
         from wedata_mcp.sandbox.timeline import following
+
+        # A simulator's clock, never production's: a shell that once ran `eval "$(wedata-mcp sandbox)"` and is
+        # then pointed at Tencent must not date its audit or stretch its tokens by the story's clock.
+        host = urlsplit(settings.endpoint).hostname or ""
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise SettingsError(
+                f"WEDATA_MCP_SANDBOX_CLOCK is a simulator's clock, followed only with a loopback WEDATA_ENDPOINT "
+                f"(a local simulator), not {host or settings.endpoint}; unset it"
+            )
 
         try:
             now = following(settings.sandbox_clock, time.time)
