@@ -132,7 +132,9 @@ async def test_a_downstream_look_up_answering_null_data_is_unknown_not_no_downst
     found = result.structured_content
     assert found is not None, text(result)
     assert found.get("ConfirmationToken") is None and found["BlastRadius"]["Resolved"] is False
+    request_id = sandbox.requests("DagInstances", verified=None)[0].request_id
     why = "downstream not fully resolved: DagInstances got no usable answer: its answer has no Data"
+    why += f" (RequestId {request_id})"
     assert why in found["BlastRadius"]["Unresolved"], found["BlastRadius"]
     assert not sandbox.requests("RunRerunScheduleInstances", verified=None)
 

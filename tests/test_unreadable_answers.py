@@ -128,4 +128,6 @@ async def test_a_rerun_whose_look_up_answered_without_a_count_gets_no_token(
     assert found is not None, text(result)
     assert found.get("ConfirmationToken") is None and found["BlastRadius"]["Resolved"] is False, found
     assert UNCOUNTED in " ".join(found["Warnings"]), found["Warnings"]
+    request_id = sandbox.requests(action, verified=None)[-1].request_id
+    assert f"RequestId {request_id}" in " ".join(found["BlastRadius"]["Unresolved"]), found["BlastRadius"]
     assert wire.sent == 0

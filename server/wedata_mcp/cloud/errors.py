@@ -58,8 +58,11 @@ class NoProjectError(WeDataError):
 class IncompleteAnswerError(WeDataError):
     """A paged answer that ended before the TotalCount it gave: what it left out is unknown, not absent."""
 
-    def __init__(self, action: str, got: int, total: int) -> None:
-        super().__init__(f"{action} stopped after {got} of the {total} items it counts")
+    def __init__(self, action: str, got: int, total: int, *, page: int | None = None, pages: int | None = None) -> None:
+        if pages is not None:  # an answer that counts pages only
+            super().__init__(f"{action} stopped at page {page} of the {pages} pages it counts, after {got} items")
+        else:
+            super().__init__(f"{action} stopped after {got} of the {total} items it counts")
 
 
 class CloudAPIError(WeDataError):
@@ -151,8 +154,9 @@ class ReadFailedError(WeDataError):
         self.action = action
         self.reason = reason
         self.trace_id = trace_id
-        self.request_id = request_id
-        ids = [f"RequestId {request_id}"] if request_id else []
+        # Shown as an identifier (as CloudAPIError's): only what has a RequestId's shape passes.
+        self.request_id = request_id if request_id and _REQUEST_ID.fullmatch(request_id) else None
+        ids = [f"RequestId {self.request_id}"] if self.request_id else []
         ids += [f"X-TC-TraceId {trace_id}"] if trace_id else []
         super().__init__(
             f"{action} (read-only) got no usable answer after {attempts} attempt(s): {reason}"

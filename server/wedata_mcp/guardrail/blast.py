@@ -70,6 +70,7 @@ class Resolution:
     reruns_selection: bool = True  # False for RerunType 3: only the downstream reruns
     more_than: int | None = None  # the expansion stopped once the rerun was known to touch more than this
     looked_in: tuple[str, ...] = ()  # the projects the missing instances were looked for in
+    unnamed: bool = False  # some missing instance named no project: the configured ones were searched
 
     @property
     def covered(self) -> list[InstanceOpsView] | None:
@@ -102,8 +103,9 @@ class Resolver(ABC):
         Raises WeDataError if WeData cannot be asked."""
 
     @abstractmethod
-    def looked_in(self, prepared: PreparedRerun) -> tuple[str, ...]:
-        """The projects the selection is looked for in: "not found" is true of those only."""
+    def looked_in(self, prepared: PreparedRerun, missing: list[Key]) -> tuple[tuple[str, ...], bool]:
+        """The projects the `missing` instances were looked for in ("not found" is true of those only), and whether
+        any of them named no project (so that naming one may find it)."""
 
     @abstractmethod
     async def instances(
@@ -151,7 +153,8 @@ class Resolver(ABC):
         except WeDataError as exc:
             result.notes.append(f"could not look up the selected instances: {reason(exc)}")
             return result, calls
-        result.looked_in = self.looked_in(prepared) if result.missing else ()
+        if result.missing:
+            result.looked_in, result.unnamed = self.looked_in(prepared, result.missing)
         limit = min(self._max_instances, stop_above or self._max_instances)
         if len(result.selected) > limit:
             result.more_than = limit
@@ -266,7 +269,8 @@ def reason(exc: Exception) -> str:
     if isinstance(exc, CloudAPIError):
         return f"{exc.code} (RequestId {exc.request_id or 'none'})"
     if isinstance(exc, ReadFailedError):  # its reason is the client's or the reader's words, never WeData's
-        return f"{exc.action} got no usable answer: {exc.reason}"
+        said = f" (RequestId {exc.request_id})" if exc.request_id else ""
+        return f"{exc.action} got no usable answer: {exc.reason}{said}"
     said = LookupBudgetExceeded | NoProjectError | IncompleteAnswerError | ScopeUnknownError  # our words only
     return str(exc) if isinstance(exc, said) else type(exc).__name__
 
@@ -300,11 +304,14 @@ class BlastRadiusResolver(Resolver):
         wanted = dict.fromkeys(prepared.keys)
         return [found[k] for k in wanted if k in found], [k for k in wanted if k not in found]
 
-    def looked_in(self, prepared: PreparedRerun) -> tuple[str, ...]:
+    def looked_in(self, prepared: PreparedRerun, missing: list[Key]) -> tuple[tuple[str, ...], bool]:
+        # Grouped as `selection` groups them: each instance in the project it names, else the request's.
         default: str | None = prepared.params.get("ProjectId") or None
-        listed: list[dict[str, Any]] = prepared.params.get("Instances") or [{}]
-        named = dict.fromkeys(i.get("ProjectId") or default for i in listed)
-        return tuple(dict.fromkeys(p for project in named for p in self._reader.scope(project)))
+        wanted = set(missing)
+        listed: list[dict[str, Any]] = prepared.params.get("Instances") or []
+        named = dict.fromkeys(i.get("ProjectId") or default for i in listed if (i["TaskId"], i["CurRunDate"]) in wanted)
+        projects = tuple(dict.fromkeys(p for project in named for p in self._reader.scope(project)))
+        return projects, None in named
 
     async def instances(
         self, keys: Iterable[Key], project: str | None = None

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from wedata_mcp.cloud.errors import CloudAPIError, ReadFailedError
 from wedata_mcp.cloud.reader_v2025 import TaskInstanceReader
-from wedata_mcp.guardrail.blast import Key, LookupBudget, Resolver
+from wedata_mcp.guardrail.blast import CutShortError, Key, LookupBudget, Resolver
 from wedata_mcp.guardrail.prepared import PreparedRerun
 from wedata_mcp.models.describe import InstanceOpsView
 from wedata_mcp.models.v2025 import TaskInstance
@@ -73,8 +73,8 @@ class TaskInstanceResolver(Resolver):
                 selected.append(view)
         return selected, missing
 
-    def looked_in(self, prepared: PreparedRerun) -> tuple[str, ...]:
-        return (prepared.request.ProjectId or "",)
+    def looked_in(self, prepared: PreparedRerun, missing: list[Key]) -> tuple[tuple[str, ...], bool]:
+        return (prepared.request.ProjectId or "",), False  # ProjectId is required: every key was looked for there
 
     async def by_key(self, project: str, instance_key: str) -> TaskInstanceView | None:
         """The instance `instance_key` names in `project`, or None when WeData does not know it there."""
@@ -110,6 +110,12 @@ class TaskInstanceResolver(Resolver):
         direction = "up" if dag_type == "1" else "down"
         action = "ListUpstreamTaskInstances" if direction == "up" else "ListDownstreamTaskInstances"
         found: list[InstanceOpsView] = []
-        async for item in self._reader.neighbours(origin.ProjectId, origin.InstanceKey, direction, self._max_instances):
+        limit = self._max_instances
+        # One more than a look-up may hold: an answer that goes on past it is cut short, never "exactly the limit".
+        async for item in self._reader.neighbours(origin.ProjectId, origin.InstanceKey, direction, limit + 1):
             found.append(self._seen(view_of(item, action), origin.ProjectId))
+        if len(found) > limit:
+            raise CutShortError(
+                f"{action} lists more than {limit} instances around {origin.InstanceKey}, more than a look-up may hold"
+            )
         return found

@@ -95,19 +95,21 @@ def blast_radius(found: Resolution) -> BlastRadius:
     )
 
 
-def radius_warnings(prepared: PreparedRerun, radius: BlastRadius, looked_in: tuple[str, ...] = ()) -> list[str]:
-    """Warnings from the resolved radius: numbers and identifiers only, no cloud text. `looked_in`: the projects
-    the requested instances were looked for in (not found there is not "not in WeData")."""
-    found: list[str] = []
+def radius_warnings(prepared: PreparedRerun, radius: BlastRadius, found: Resolution | None = None) -> list[str]:
+    """Warnings from the resolved radius: numbers and identifiers only, no cloud text. `found` says where the
+    requested instances that were not found were looked for (not found there is not "not in WeData")."""
+    told: list[str] = []
     if radius.TotalCount is not None and radius.TotalCount > LARGE:
-        found.append(f"Large blast radius: {radius.TotalCount} instances will rerun.")
+        told.append(f"Large blast radius: {radius.TotalCount} instances will rerun.")
     if len(radius.ByProject) > 1:
-        found.append(f"The rerun crosses {len(radius.ByProject)} projects.")
+        told.append(f"The rerun crosses {len(radius.ByProject)} projects.")
     if radius.NotFound:
+        looked_in = found.looked_in if found else ()
         where = f"project {', '.join(looked_in)}" if len(looked_in) == 1 else f"projects {', '.join(looked_in)}"
-        found.append(
+        hint = "; an instance of another project is found when its ProjectId is given"
+        told.append(
             f"{len(radius.NotFound)} requested instance(s) were not found in {where}: {', '.join(radius.NotFound[:5])}"
-            + ("" if prepared.api.by_key else "; an instance of another project is found when its ProjectId is given")
+            + (hint if found and found.unnamed else "")
         )
     if radius.UnfinishedUpstream:
         listed = ", ".join(radius.UnfinishedUpstream[:5])
@@ -118,16 +120,16 @@ def radius_warnings(prepared: PreparedRerun, radius: BlastRadius, looked_in: tup
             else ("CheckFather=true", "CheckFather is not true, or CheckParentType is NONE")
         )
         if prepared.effect.upstream_check != "none":
-            found.append(f"Upstream not finished ({listed}); with {asked} WeData may refuse the rerun.")
+            told.append(f"Upstream not finished ({listed}); with {asked} WeData may refuse the rerun.")
         else:
-            found.append(
+            told.append(
                 f"Upstream not finished ({listed}) and no upstream check was asked for ({unasked}): "
                 "the rerun will not wait for it and may read incomplete data."
             )
     scope = prepared.effect.scope
     if scope is not None and radius.DownstreamCount == 0 and radius.SelectedCount:
         code = prepared.effect.scope_code
-        found.append(f"No downstream instances were found {scope.words} ({prepared.api.scope_field} {code}).")
+        told.append(f"No downstream instances were found {scope.words} ({prepared.api.scope_field} {code}).")
     if radius.Unresolved:
-        found.append("Some of the blast radius could not be resolved: " + "; ".join(radius.Unresolved))
-    return found
+        told.append("Some of the blast radius could not be resolved: " + "; ".join(radius.Unresolved))
+    return told

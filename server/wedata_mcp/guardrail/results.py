@@ -51,8 +51,9 @@ NEXT_STEP_UNREADABLE = (
 # The reference documents no action that reports on a rerun's AsyncActionId (2021-08-20's GetJobStatus takes a
 # JobId, and nothing says the two are the same): the instances' states are how to follow a rerun (follow_rerun).
 NEXT_STEP_EXECUTED = (
-    "Sent once. Follow the rerun with follow_rerun (this RequestId; WaitSeconds waits for the end): the states of "
-    "the instances it reran. Keep the RequestId (and AsyncActionId, if any) for WeData's console or Tencent support."
+    "Sent once. Follow the rerun with follow_rerun (this RequestId, or a batch's from BatchResults; WaitSeconds "
+    "waits for the end): the states of the instances it reran. Keep the RequestId (and AsyncActionId, if any) "
+    "for WeData's console or Tencent support."
 )
 NEXT_STEP_BATCHES = (
     "Batches were sent at most once each. 'unknown' batches may have run: check their instances' states before "
@@ -190,7 +191,7 @@ def build_result(
     warnings: list[str] = []
     if status == "dry_run":  # after sending, only what is true then (the preview's warnings were shown before)
         warnings = preview.warnings(prepared) + preview.state_warnings(prepared, found)
-        warnings += radius_warnings(prepared, radius, found.looked_in if found else ()) if radius else []
+        warnings += radius_warnings(prepared, radius, found) if radius else []
     return result_model(prepared)(
         Status=status,
         Summary=summary_of(status, totals),
