@@ -27,7 +27,8 @@ NAME = "rerun_schedule_instances"
 
 DESCRIPTION = (
     "Rerun WeData schedule instances (RunRerunScheduleInstances). 1. No ConfirmationToken: a dry run; show the "
-    "user its Summary and Warnings. 2. Only if they confirm: the same arguments plus its ConfirmationToken."
+    "user its Summary and Warnings. 2. As its NextStep says (the user's yes, or the server asks them): the same "
+    "arguments plus its ConfirmationToken."
 )
 
 

@@ -13,9 +13,9 @@ Rerun Tencent Cloud WeData task instances (API action RerunTaskInstancesAsync, 2
 Two steps, always:
 1. Call WITHOUT ConfirmationToken: a dry run. Nothing is sent; you get a preview (Summary, Plan, \
 Warnings, BlastRadius, the exact request) and a ConfirmationToken.
-2. Show the preview to the user. Only after they confirm, call again with exactly the same arguments \
-plus ConfirmationToken. Exactly one request is sent; the token works once and expires. The server may \
-also ask the user directly to confirm. The answer's Data.AsyncId is the job: follow it with follow_rerun.
+2. Show the preview to the user, then do as its NextStep says: with their yes (or, when the server asks \
+them itself, at once), call again with exactly the same arguments plus ConfirmationToken. Exactly one \
+request is sent; the token works once and expires. The answer's Data.AsyncId is the job: follow it with follow_rerun.
 
 Select instances with ProjectId and InstanceKeyList (InstanceKey from list_task_instances). \
 RerunType "1" reruns only the instances, "2" them and their downstream, "3" only downstream; \
