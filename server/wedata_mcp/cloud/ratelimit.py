@@ -8,6 +8,8 @@ not knowing the count is never taken as room.
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import logging
 import time
 from collections import deque
@@ -46,6 +48,13 @@ class SlidingWindow:
             self._times.append(now)
             return 0.0
         return self.seconds - (now - self._times[0])
+
+    def restamp(self, stamped: float, now: float) -> None:
+        """Move one event recorded at `stamped` to `now` (its request was answered: it had certainly arrived), so
+        that the window counts from the arrival, whatever the delay between the reservation and the wire."""
+        with contextlib.suppress(ValueError):  # already out of the window: nothing to move
+            self._times.remove(stamped)
+            bisect.insort(self._times, now)
 
 
 class WindowUnavailableError(Exception):
@@ -112,8 +121,13 @@ class RateLimiter:
         async with self._lock:  # one waiter at a time keeps the order fair and the count exact
             await self._take_local()
 
-    async def _take_local(self) -> None:
-        while wait := self._window.take(self._clock()):
+    async def _take_local(self) -> float:
+        """Take a slot in this process's window; return the time it was stamped with."""
+        while True:
+            now = self._clock()
+            wait = self._window.take(now)
+            if not wait:
+                return now
             await self._sleep(wait)
 
     @asynccontextmanager
@@ -124,12 +138,15 @@ class RateLimiter:
         offset, not in pace). Raises RateLimitUnavailableError, before anything is sent, if the shared count
         cannot be read."""
         async with self._lock:  # one waiter per process: the local window in front, then the shared one
-            await self._take_local()
+            stamped = await self._take_local()
             shared = self._shared
             slot = await self._take_shared(shared) if shared is not None else None
         try:
             yield
         finally:
+            # The local slot too: 20 requests reserved at once but delivered late (a busy loop, a slow network)
+            # would otherwise share WeData's window with the next 20.
+            self._window.restamp(stamped, self._clock())
             if shared is not None and slot is not None:
                 await self._settle(shared, slot)
 
