@@ -251,3 +251,18 @@ async def test_an_instance_outside_the_projects_looked_in_is_not_said_to_be_abse
         "found when its ProjectId is given"
     ), warning
     assert "in WeData" not in " ".join(found["Warnings"])
+
+
+async def test_on_2025_a_downstream_wider_than_a_look_up_may_hold_stays_unknown(tmp_path: Path) -> None:
+    """As on 2021: 5,001 children are more than a look-up holds, never "exactly 5,000" (an undercount)."""
+    sandbox = star(5001)
+    arguments = {"ProjectId": PROJECT_ID, "InstanceKeyList": [f"root_{DAY}"], "RerunType": "2", "SonRangeType": "ALL"}
+    server = make_server(tmp_path, Wire(sandbox), policy=WIDE, api_version="2025-08-06", rate_limit_per_second=1000)
+    async with Client(server) as client:
+        result = await client.call_tool("rerun_task_instances_async", arguments)
+    found = result.structured_content
+    assert found is not None, text(result)
+    assert found.get("ConfirmationToken") is None and found["BlastRadius"]["DownstreamCount"] is None, found
+    notes = " ".join(found["BlastRadius"]["Unresolved"])
+    assert "ListDownstreamTaskInstances lists more than 5000 instances" in notes, notes
+    assert not sandbox.requests("RerunTaskInstancesAsync", verified=None)
