@@ -266,3 +266,15 @@ async def test_on_2025_a_downstream_wider_than_a_look_up_may_hold_stays_unknown(
     notes = " ".join(found["BlastRadius"]["Unresolved"])
     assert "ListDownstreamTaskInstances lists more than 5000 instances" in notes, notes
     assert not sandbox.requests("RerunTaskInstancesAsync", verified=None)
+
+
+@pytest.mark.parametrize("tool", ["get_schedule_instance", "get_instance_lineage"])
+async def test_reads_of_one_instance_say_where_they_looked_and_take_its_project(tool: str, tmp_path: Path) -> None:
+    other = next(p for p in PROJECT_IDS if p != PROJECT_ID)
+    async with Client(make_server(tmp_path, Wire(star(1)), policy=WIDE, project_ids=(other,))) as client:
+        missing = await client.call_tool(tool, ROOT)
+        found = await client.call_tool(tool, ROOT | {"ProjectId": PROJECT_ID})
+    assert missing.is_error and "in the projects this server looks in" in text(missing), text(missing)
+    assert "give ProjectId" in text(missing)
+    assert not found.is_error and found.structured_content is not None, text(found)
+    assert found.structured_content["Instance"]["TaskId"] == "root"

@@ -165,6 +165,13 @@ async def project_named(reader: WeDataReader, name: str) -> str:
 DateText = Annotated[str | None, Field(description="Data time 'YYYY-MM-DD[ HH:MM:SS]'")]
 
 
+def not_found_where(project_id: str | None) -> str:
+    """Where a look-up that found nothing looked: "not found" is true of those projects only."""
+    if project_id:
+        return f"in project {project_id}"
+    return "in the projects this server looks in (WEDATA_MCP_PROJECT_IDS); give ProjectId if it is in another"
+
+
 def instance_tools(reader_of: Callable[[Context[Any, Any]], WeDataReader]) -> list[Tool]:
     async def find_schedule_instances(
         ctx: Context[Any, Any],
@@ -216,16 +223,18 @@ def instance_tools(reader_of: Callable[[Context[Any, Any]], WeDataReader]) -> li
         ctx: Context[Any, Any],
         TaskId: str,
         CurRunDate: Annotated[str, Field(description="'YYYY-MM-DD HH:MM:SS'")],
+        ProjectId: str | None = None,
     ) -> Annotated[CallToolResult, InstanceDetail]:
         """One instance in detail: state, tries, timings, error, last log lines (DescribeInstanceLastLog)."""
 
         async def run() -> InstanceDetail:
             when = _when(CurRunDate, "CurRunDate", end_of_day=False)
             reader = reader_of(ctx)
-            page = await reader.instances_page({"TaskIdList": [TaskId], "DateFrom": when, "DateTo": when}, 1, 10)
+            search = {"TaskIdList": [TaskId], "DateFrom": when, "DateTo": when}
+            page = await reader.instances_page(search, 1, 10, ProjectId)
             match = next((i for i in page.Items if i.key == (TaskId, when)), None)
             if match is None:
-                raise ToolError(f"no instance of task {TaskId} at {when}")
+                raise ToolError(f"no instance of task {TaskId} at {when} {not_found_where(ProjectId)}")
             log = await reader.last_log(TaskId, when)
             return InstanceDetail(
                 Instance=_found(match),

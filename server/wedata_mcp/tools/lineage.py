@@ -17,7 +17,7 @@ from wedata_mcp.guardrail.lineage import MAX_DEPTH, Direction, Related, lineage
 from wedata_mcp.models.codes import state_name
 from wedata_mcp.models.describe import InstanceOpsView
 from wedata_mcp.tools.errors import as_tool_errors
-from wedata_mcp.tools.instances import DATA_NOTE, read_only
+from wedata_mcp.tools.instances import DATA_NOTE, not_found_where, read_only
 from wedata_mcp.tools.output import answer
 from wedata_mcp.tools.results import data_time
 from wedata_mcp.tools.sdk import function_tool
@@ -110,14 +110,15 @@ def lineage_tool(resolver_of: Callable[[Context[Any, Any]], Resolver]) -> Tool:
         CurRunDate: Annotated[str, Field(description="'YYYY-MM-DD HH:MM:SS'")],
         Direction: Literal["both", "upstream", "downstream"] = "both",
         Depth: Annotated[int, Field(ge=1, le=MAX_DEPTH)] = 2,
+        ProjectId: str | None = None,
     ) -> Annotated[CallToolResult, InstanceLineage]:
 
         async def run() -> InstanceLineage:
             when = data_time(CurRunDate, "CurRunDate")
             resolver = resolver_of(ctx)
-            found, _ = await resolver.instances([(TaskId, when)])
+            found, _ = await resolver.instances([(TaskId, when)], ProjectId)
             if not found:
-                raise ToolError(f"no instance of task {TaskId} at {when}")
+                raise ToolError(f"no instance of task {TaskId} at {when} {not_found_where(ProjectId)}")
             return await walk(resolver, found[0], Direction, Depth)
 
         return answer(await as_tool_errors(run))
