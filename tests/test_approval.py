@@ -245,3 +245,28 @@ async def test_the_dry_run_tells_the_model_who_will_confirm(
     found = result.structured_content
     assert found is not None and found["ConfirmationToken"], text(result)
     assert said in found["NextStep"], found["NextStep"]
+
+
+async def test_rerun_type_3_is_told_the_same_in_the_question_and_the_executed_result(tmp_path: Path) -> None:
+    """The headline is one function: the preview, the person's question and the executed Summary all say that
+    the selected instance does not rerun itself (RerunType 3), never "0 selected"."""
+    person = Person("accept", {"confirm": True})
+    arguments = {
+        "Instances": [{"TaskId": "20240226155530703", "CurRunDate": "2026-11-24 00:00:00"}],  # ods_payments_sync
+        "RerunType": "3",
+        "SonInstanceType": "2",
+        "CheckFather": False,
+    }
+    wire = Wire(new_sandbox())
+    async with Client(make_server(tmp_path, wire), elicitation_callback=person) as client:  # type: ignore[arg-type]
+        preview = (await client.call_tool(TOOL, arguments)).structured_content
+        assert preview is not None and preview["ConfirmationToken"], preview
+        done = await client.call_tool(TOOL, arguments | {"ConfirmationToken": preview["ConfirmationToken"]})
+    count = preview["BlastRadius"]["DownstreamCount"]
+    told = f"the {count} downstream of 1 selected instance, which does not rerun."
+    assert told in preview["Summary"] and person.asked and told in person.asked[0], person.asked
+    executed = done.structured_content
+    assert executed is not None and executed["Status"] == "executed", text(done)
+    assert f"Previewed: {count} instance" in executed["Summary"] and told in executed["Summary"], executed["Summary"]
+    assert "0 selected" not in executed["Summary"] + person.asked[0]
+    assert wire.sent == 1
