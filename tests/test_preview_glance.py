@@ -115,3 +115,16 @@ async def test_the_executed_result_says_only_what_is_true_after_sending(tmp_path
     assert result["Summary"] == f"Sent once; WeData accepted the rerun. Previewed: {dry.structured_content['Summary']}"
     assert result["Warnings"] == [] and result["BlastRadius"] is None
     assert "BlastRadius" not in text(done) and "RequestBody" not in text(done)
+
+
+def test_a_token_of_the_previous_release_reads_with_the_same_headline() -> None:
+    """Five totals fields (before `reruns_selection`): during a rolling deploy its replicas' tokens still open,
+    and RerunType 3 (which gave 0 selected) is told as such."""
+    from wedata_mcp.guardrail.preview import headline
+    from wedata_mcp.guardrail.tokens import _unpack  # pyright: ignore[reportPrivateUsage]
+
+    three = _unpack([4, 0, 4, [["A", 4]], 0])
+    assert not three.reruns_selection and "the 4 downstream of 0 selected" in headline(three)
+    two = _unpack([4, 1, 3, [["A", 4]], 0])
+    assert two.reruns_selection
+    assert headline(two) == "4 instances will rerun (4 in project A): 1 selected + 3 downstream."

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from wedata_mcp import __version__
 from wedata_mcp.guardrail.policy import PolicyFileError
-from wedata_mcp.http.config import HttpConfig, http_config
+from wedata_mcp.http.config import HttpConfig, http_config, is_loopback
 from wedata_mcp.settings import Settings, SettingsError, redact_url
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ def _serve(args: argparse.Namespace) -> int:
         # A simulator's clock, never production's: a shell that once ran `eval "$(wedata-mcp sandbox)"` and is
         # then pointed at Tencent must not date its audit or stretch its tokens by the story's clock.
         host = urlsplit(settings.endpoint).hostname or ""
-        if host not in ("127.0.0.1", "localhost", "::1"):
+        if not is_loopback(host):
             raise SettingsError(
                 f"WEDATA_MCP_SANDBOX_CLOCK is a simulator's clock, followed only with a loopback WEDATA_ENDPOINT "
                 f"(a local simulator), not {host or settings.endpoint}; unset it"

@@ -58,11 +58,9 @@ class NoProjectError(WeDataError):
 class IncompleteAnswerError(WeDataError):
     """A paged answer that ended before the TotalCount it gave: what it left out is unknown, not absent."""
 
-    def __init__(self, action: str, got: int, total: int, *, page: int | None = None, pages: int | None = None) -> None:
-        if pages is not None:  # an answer that counts pages only
-            super().__init__(f"{action} stopped at page {page} of the {pages} pages it counts, after {got} items")
-        else:
-            super().__init__(f"{action} stopped after {got} of the {total} items it counts")
+    def __init__(self, action: str, got: int, total: int | None, *, page: int = 0, pages: int | None = None) -> None:
+        counted = f"{total} items" if total is not None else f"{pages} pages (stopped at page {page})"
+        super().__init__(f"{action} stopped after {got} of the {counted} it counts")
 
 
 class CloudAPIError(WeDataError):

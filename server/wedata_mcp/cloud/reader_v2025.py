@@ -69,9 +69,7 @@ class TaskInstanceReader:
             if _last_page(batch, page, listed):
                 return
             if not items:  # pages that end before their count: what they left out is unknown, not absent
-                if batch.TotalCount is not None:
-                    raise IncompleteAnswerError(action, listed, batch.TotalCount)
-                raise IncompleteAnswerError(action, listed, listed, page=page, pages=batch.TotalPageNumber)
+                raise IncompleteAnswerError(action, listed, batch.TotalCount, page=page, pages=batch.TotalPageNumber)
             page += 1
 
     async def instance(self, project_id: str, instance_key: str) -> TaskInstance:

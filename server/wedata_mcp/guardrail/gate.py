@@ -24,8 +24,9 @@ from wedata_mcp.guardrail.store import Recorded, TokenStore
 from wedata_mcp.guardrail.tokens import Token, TokenAuthority, TokenError, Totals, principal_of
 from wedata_mcp.models.describe import InstanceOpsView
 
-# What a discarded token's later use answers (it replays as the token's recorded outcome).
+# The dry run's next step, by who will confirm it (approval.channel).
 _DRY_RUN_STEP: dict[Channel, NextStep] = {"token": "dry_run", "elicit": "dry_run_elicit", "refuse": "dry_run_refuse"}
+# What a discarded token's later use answers (it replays as the token's recorded outcome).
 DISCARDED = "the person declined this rerun and its ConfirmationToken was discarded"
 
 __all__ = ["Guardrail", "RerunResult"]

@@ -105,7 +105,7 @@ def radius_warnings(prepared: PreparedRerun, radius: BlastRadius, found: Resolut
         told.append(f"The rerun crosses {len(radius.ByProject)} projects.")
     if radius.NotFound:
         looked_in = found.looked_in if found else ()
-        where = f"project {', '.join(looked_in)}" if len(looked_in) == 1 else f"projects {', '.join(looked_in)}"
+        where = f"project{'s' if len(looked_in) > 1 else ''} {', '.join(looked_in)}" if looked_in else "WeData"
         hint = "; an instance of another project is found when its ProjectId is given"
         told.append(
             f"{len(radius.NotFound)} requested instance(s) were not found in {where}: {', '.join(radius.NotFound[:5])}"

@@ -48,10 +48,10 @@ def _pack(totals: Totals) -> list[Any]:
 
 
 def _unpack(data: Any) -> Totals:
-    # Five fields: a token minted before `reruns_selection` was carried (a replica of the previous release, during
-    # a rolling deploy): its selection reruns unless it was RerunType 3, whose selected count it gave as 0.
+    # Five fields: a token of the previous release (a replica during a rolling deploy). It gave RerunType 3's
+    # selected count as 0, and no token was ever minted for an empty selection.
     if len(data) == 5:
-        data = [*data, data[1] != 0 or data[0] == data[2] == 0]
+        data = [*data, data[1] != 0]
     total, selected, downstream, projects, not_found, reruns_selection = data
     by_project = tuple((str(p), int(n)) for p, n in projects)
     return Totals(int(total), int(selected), int(downstream), by_project, int(not_found), bool(reruns_selection))
