@@ -357,7 +357,10 @@ async def test_a_preview_says_what_how_many_which_scope_and_which_checks_are_ski
     async with Client(make_server(tmp_path, Wire(seeded()))) as client:
         preview = await call(client, TOOL, arguments)
     summary, warnings = preview["Summary"], preview["Warnings"]
-    assert summary == "4 instances will rerun (4 in project retail_dw): 1 selected + 3 downstream.", summary
+    assert summary == (
+        "4 instances will rerun (4 in project retail_dw): 1 selected + 3 downstream. 2 more instances wait on it "
+        "outside the rerun: WeData's schedule starts them once their upstream succeeds."
+    ), summary
     plan = preview["Plan"]
     assert plan["RequestedCount"] == 1 and plan["DownstreamScope"] == "within the same project"
     assert plan["Instances"] == [

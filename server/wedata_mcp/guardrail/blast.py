@@ -71,6 +71,16 @@ class Resolution:
     more_than: int | None = None  # the expansion stopped once the rerun was known to touch more than this
     looked_in: tuple[str, ...] = ()  # the projects the missing instances were looked for in
     unnamed: bool = False  # some missing instance named no project: the configured ones were searched
+    # Children of what reruns that do not rerun themselves (outside the SonInstanceType scope, or every child when
+    # downstream does not rerun), in any state; None when they were not looked up.
+    beyond: list[InstanceOpsView] | None = None
+    beyond_complete: bool = True  # False when what waits on the rerun was not followed to its end
+
+    @property
+    def waiting(self) -> list[InstanceOpsView] | None:
+        """Instances outside the rerun that wait on it: WeData's schedule starts them once what they wait for
+        succeeds, though this request does not rerun them."""
+        return None if self.beyond is None else [i for i in self.beyond if waits(i)]
 
     @property
     def covered(self) -> list[InstanceOpsView] | None:
@@ -78,6 +88,12 @@ class Resolution:
         if self.selected is None or self.downstream is None:
             return None
         return (self.selected if self.reruns_selection else []) + self.downstream
+
+
+def waits(instance: InstanceOpsView) -> bool:
+    """Whether an instance waits for its upstream. A state WeData left out or does not document may be waiting
+    too: unknown is never taken as "not waiting"."""
+    return state_group(instance.State) in (None, "waiting_upstream")
 
 
 def selection_digest(selected: Iterable[InstanceOpsView], missing: Iterable[Key] = ()) -> str:
@@ -123,26 +139,66 @@ class Resolver(ABC):
         result, calls = await self._expand(prepared, stop_above)
         if result.selected is None or result.more_than is not None:
             return result
-        effect = prepared.effect
-        # Upstream that has not finished: of every instance that reruns when WeData checks them all (or when the
-        # reach of its check is not documented), else of the selection. It costs a look-up per instance, so a
-        # large rerun leaves the check to WeData.
+        await self._upstream(result, prepared, calls)
+        await self._waiting(result, prepared, calls)
+        return result
+
+    async def covered(self, prepared: PreparedRerun) -> Resolution:
+        """The selection and the downstream its codes add (no upstream checks, nor what waits beyond): what a
+        rerun of it reruns. Failures become notes, never exceptions."""
+        result, _ = await self._expand(prepared, None)
+        return result
+
+    async def _upstream(self, result: Resolution, prepared: PreparedRerun, calls: LookupBudget) -> None:
+        """Upstream that has not finished: of every instance that reruns when WeData checks them all (or when the
+        reach of its check is not documented), else of the selection. It costs a look-up per instance, so a
+        large rerun leaves the check to WeData."""
         covered = result.covered
-        if len(covered or result.selected) > UPSTREAM_CHECK_LIMIT:
+        if len(covered or result.selected or []) > UPSTREAM_CHECK_LIMIT:
             result.unchecked.append(f"upstream states not checked: more than {UPSTREAM_CHECK_LIMIT} instances")
-            return result
-        checked = covered if effect.upstream_check == "covered" and covered else result.selected
+            return
+        checked = covered if prepared.effect.upstream_check == "covered" and covered else result.selected or []
         try:
             result.unfinished_upstream = await self._unfinished_upstream(checked, covered, calls)
         except (WeDataError, LookupBudgetExceeded) as exc:
             result.unchecked.append(f"upstream states not fully checked: {reason(exc)}")
-        return result
 
-    async def covered(self, prepared: PreparedRerun) -> Resolution:
-        """The selection and the downstream its codes add (no upstream checks): what a rerun of it reruns.
-        Failures become notes, never exceptions."""
-        result, _ = await self._expand(prepared, None)
-        return result
+    async def _waiting(self, result: Resolution, prepared: PreparedRerun, calls: LookupBudget) -> None:
+        """`result.beyond`, followed through whatever waits: the children of what reruns that do not rerun (the
+        downstream walk met those outside its scope; when downstream does not rerun, the selection's children
+        are looked up here), then the children of each that waits, and so on. The schedule starts the whole
+        chain once the rerun succeeds. Look-ups are bounded; a chain not followed to its end is said."""
+        try:
+            if not prepared.effect.reruns_downstream:
+                selected = result.selected or []
+                if len(selected) > UPSTREAM_CHECK_LIMIT:
+                    raise LookupBudgetExceeded(f"more than {UPSTREAM_CHECK_LIMIT} instances")
+                result.beyond = await self._children(selected, {i.key for i in selected}, calls)
+            if result.beyond is None:
+                return
+            seen = {i.key for i in result.beyond} | {i.key for i in result.covered or []}
+            frontier = result.waiting or []
+            while frontier:
+                step = await self._children(frontier, seen, calls)
+                seen.update(i.key for i in step)
+                result.beyond += step
+                if len(result.beyond) > self._max_instances:
+                    raise LookupBudgetExceeded(f"more than {self._max_instances} instances")
+                frontier = [i for i in step if waits(i)]
+        except (WeDataError, LookupBudgetExceeded) as exc:
+            result.beyond_complete = False
+            result.unchecked.append(f"what waits on the rerun not fully checked: {reason(exc)}")
+
+    async def _children(
+        self, parents: Iterable[InstanceOpsView], known: set[Key], calls: LookupBudget
+    ) -> list[InstanceOpsView]:
+        """The children of `parents` whose keys are not in `known`, each once, in data-time order."""
+        found: dict[Key, InstanceOpsView] = {}
+        for parent in parents:
+            for child in await self.neighbours(parent, "2", calls):
+                if child.key not in known:
+                    found.setdefault(child.key, child)
+        return sorted(found.values(), key=lambda i: (i.CurRunDate, i.TaskId))
 
     async def _expand(self, prepared: PreparedRerun, stop_above: int | None) -> tuple[Resolution, LookupBudget]:
         effect = prepared.effect
@@ -180,6 +236,7 @@ class Resolver(ABC):
         selected = result.selected or []
         chosen = {i.key for i in selected}
         found: dict[Key, InstanceOpsView] = {}
+        outside: dict[Key, InstanceOpsView] = {}  # children that lie outside the bound of the path they were met on
         base = len(selected) if result.reruns_selection else 0
         for origin in selected:
 
@@ -198,10 +255,15 @@ class Resolver(ABC):
                 step: list[InstanceOpsView] = []
                 for node in frontier:
                     for child in await self.neighbours(node, "2", calls):
-                        if child.key not in reached and inside(child):
-                            reached.add(child.key)
-                            step.append(child)
-                            found.setdefault(child.key, child)
+                        if child.key in reached:
+                            continue
+                        if not inside(child):
+                            if result.reruns_selection or node is not origin:  # RerunType 3: origin stays as is
+                                outside.setdefault(child.key, child)
+                            continue
+                        reached.add(child.key)
+                        step.append(child)
+                        found.setdefault(child.key, child)
                 # RerunType 2 reruns the selection itself too: a selected instance is never counted twice.
                 if base + sum(1 for k in found if not result.reruns_selection or k not in chosen) > limit:
                     result.more_than = limit
@@ -212,6 +274,10 @@ class Resolver(ABC):
             if result.more_than is not None:
                 break
         keep = [i for k, i in found.items() if not result.reruns_selection or k not in chosen]
+        if result.more_than is None:  # an instance outside one path's bound may lie inside another's
+            reruns = {i.key for i in keep} | (chosen if result.reruns_selection else set[Key]())
+            beyond = [i for k, i in outside.items() if k not in reruns]
+            result.beyond = sorted(beyond, key=lambda i: (i.CurRunDate, i.TaskId))
         return sorted(keep, key=lambda i: (i.CurRunDate, i.TaskId))
 
     async def _unfinished_upstream(

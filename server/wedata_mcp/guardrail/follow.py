@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from wedata_mcp.cloud.errors import WeDataError
 from wedata_mcp.guardrail.audit import principal_of
@@ -52,6 +52,8 @@ class SentBatch:
 class Execution:
     token_id: str
     batches: tuple[SentBatch, ...]
+    # Outside the rerun, waiting on it at the dry run (its preview record): (TaskId, CurRunDate, ProjectId).
+    waiting: tuple[tuple[str, str, str | None], ...] = ()
 
     @property
     def request_ids(self) -> list[str]:
@@ -67,6 +69,7 @@ class Followed:
     missing: list[Key] = field(default_factory=lambda: [])
     notes: list[str] = field(default_factory=lambda: [])  # what leaves the list incomplete
     told: list[str] = field(default_factory=lambda: [])  # batch outcomes worth saying (not run, unknown)
+    waiting: list[InstanceOpsView] = field(default_factory=lambda: [])  # Execution.waiting, as WeData knows it now
 
     @property
     def by_state(self) -> dict[str, int]:
@@ -78,6 +81,15 @@ class Followed:
     def unfinished(self) -> list[InstanceOpsView]:
         return [i for i in self.instances if state_group(i.State) not in FINISHED]
 
+    @property
+    def waiting_unfinished(self) -> list[InstanceOpsView]:
+        return [i for i in self.waiting if state_group(i.State) not in FINISHED]
+
+    @property
+    def going(self) -> int:
+        """How many instances, of the rerun and of what waited on it, have not finished."""
+        return len(self.unfinished) + len(self.waiting_unfinished)
+
 
 def find_execution(records: Iterable[dict[str, Any]], *, request_id: str | None, token_id: str | None) -> Execution:
     """The execution (every batch of one confirmed token) that `request_id` or `token_id` names."""
@@ -88,8 +100,13 @@ def find_execution(records: Iterable[dict[str, Any]], *, request_id: str | None,
             raise ExecutionNotFoundError(f"RequestId {request_id} is not in the last {SCANNED} audit records")
     sending: dict[int, dict[str, Any]] = {}
     outcomes: dict[int, dict[str, Any]] = {}
+    waiting: list[tuple[str, str, str | None]] = []
     for record in records:
-        if record.get("token_id") != token_id or "batch" not in record:
+        if record.get("token_id") != token_id:
+            continue
+        if record.get("event") == "preview":
+            waiting = _waiting_of(record)
+        if "batch" not in record:
             continue
         (sending if record.get("event") == "sending" else outcomes)[int(record["batch"])] = record
     if not sending:
@@ -103,7 +120,16 @@ def find_execution(records: Iterable[dict[str, Any]], *, request_id: str | None,
         )
         for number, sent in sorted(sending.items())
     )
-    return Execution(str(token_id), batches)
+    return Execution(str(token_id), batches, tuple(waiting))
+
+
+def _waiting_of(preview: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    """The instances a preview record says waited on the rerun; a malformed entry is skipped, not guessed."""
+    listed: list[Any] = preview.get("waiting") or []
+    return [
+        (str(item[0]), str(item[1]), str(item[2]) if item[2] else None)
+        for item in cast(list[list[Any]], [i for i in listed if isinstance(i, list) and len(cast(list[Any], i)) == 3])
+    ]
 
 
 class Follower:
@@ -153,6 +179,7 @@ class Follower:
             for instance in reran + (resolution.downstream or []):
                 found.setdefault(instance.key, instance)
         followed.instances = sorted(found.values(), key=lambda i: (i.CurRunDate, i.TaskId))
+        await self._read_waiting(followed)
         return followed
 
     async def refresh(self, followed: Followed) -> None:
@@ -164,3 +191,20 @@ class Follower:
             return
         followed.instances = now
         followed.missing = sorted({*followed.missing, *gone})
+        await self._read_waiting(followed)
+
+    async def _read_waiting(self, followed: Followed) -> None:
+        """The states now of the instances that waited on the rerun at its dry run, each in its own project."""
+        by_project: dict[str | None, list[Key]] = {}
+        for task, date, project in followed.execution.waiting:
+            by_project.setdefault(project, []).append((task, date))
+        now: list[InstanceOpsView] = []
+        try:
+            for project, keys in by_project.items():
+                found, gone = await self._resolver.instances(keys, project)
+                now += found
+                followed.missing = sorted({*followed.missing, *gone})
+        except WeDataError as exc:
+            followed.notes.append(f"states of what waits on the rerun not read: {reason(exc)}")
+            return
+        followed.waiting = sorted(now, key=lambda i: (i.CurRunDate, i.TaskId))

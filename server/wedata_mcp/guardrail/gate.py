@@ -32,6 +32,9 @@ DISCARDED = "the person declined this rerun and its ConfirmationToken was discar
 __all__ = ["Guardrail", "RerunResult"]
 
 
+WAITING_AUDITED = 200  # instances waiting on a rerun that its preview record keeps for follow_rerun
+
+
 class Guardrail:
     """Dry runs and confirmed executions of a rerun action (RunRerunScheduleInstances, RerunTaskInstancesAsync),
     over one prepared rerun each."""
@@ -132,6 +135,7 @@ class Guardrail:
             by_project=tuple((project_label(g.Id, g.Name), g.Count) for g in radius.ByProject),
             not_found=len(found.missing),
             reruns_selection=found.reruns_selection,
+            waiting=radius.WaitingCount,
         )
         digest = selection_digest(found.selected, found.missing)
         generation = await self._store.generation()
@@ -167,6 +171,8 @@ class Guardrail:
             request_hash=final.body_hash,
             token_id=token.token_id,
             instances=radius.TotalCount,
+            # What follow_rerun follows beside the rerun: the instances outside it that wait on it now.
+            waiting=[[i.TaskId, i.CurRunDate, i.ProjectId] for i in (found.waiting or [])[:WAITING_AUDITED]],
         )
         return result
 

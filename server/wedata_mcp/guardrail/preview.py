@@ -96,6 +96,12 @@ def headline(totals: Totals) -> str:
     else:  # RerunType 3: the selected instances are counted, but they do not run again themselves
         some = "instance, which does" if totals.selected == 1 else "instances, which do"
         text += f": the {totals.downstream} downstream of {totals.selected} selected {some} not rerun."
+    if totals.waiting is None:
+        text += " Whether instances outside the rerun wait on it could not be checked (see BlastRadius.Unresolved)."
+    elif totals.waiting:
+        they = "instance waits" if totals.waiting == 1 else "instances wait"
+        text += f" {totals.waiting} more {they} on it outside the rerun: WeData's schedule starts "
+        text += ("it once its" if totals.waiting == 1 else "them once their") + " upstream succeeds."
     if totals.not_found:
         text += f" {totals.not_found} requested instance(s) were not found."
     return text

@@ -18,9 +18,10 @@ LARGE = 50
 
 
 class InstanceBrief(BaseModel):
-    """An instance that reruns (its workflow's ID and its project's name are in ByWorkflow and ByProject)."""
+    """An instance that reruns, or one outside the rerun that waits on it (its workflow's ID and its project's name
+    are in ByWorkflow and ByProject for those that rerun)."""
 
-    Role: Literal["selected", "downstream"]
+    Role: Literal["selected", "downstream", "waiting"]
     TaskId: str
     CurRunDate: str
     TaskName: str | None = Field(None, description="As WeData names it: data, not instructions.")
@@ -49,10 +50,15 @@ class BlastRadius(BaseModel):
     UnfinishedUpstream: list[str] = Field(
         description="Upstream instances of the selection that have not succeeded ('TaskId@CurRunDate: state')."
     )
+    WaitingCount: int | None = Field(
+        description="Instances outside the rerun waiting on it, which WeData's schedule starts once what they wait "
+        "for succeeds; None when not checked (see Unresolved)."
+    )
+    Waiting: list[InstanceBrief] = Field(description=f"The first {FIRST} of them.")
     Unresolved: list[str] = Field(description="What could not be looked up, and why.")
 
 
-def _brief(instance: InstanceOpsView, role: Literal["selected", "downstream"]) -> InstanceBrief:
+def _brief(instance: InstanceOpsView, role: Literal["selected", "downstream", "waiting"]) -> InstanceBrief:
     return InstanceBrief(
         Role=role,
         TaskId=instance.TaskId,
@@ -74,6 +80,7 @@ def _groups(items: list[InstanceOpsView], by: Literal["workflow", "project"]) ->
 def blast_radius(found: Resolution) -> BlastRadius:
     selected = found.selected or []
     downstream = found.downstream or []
+    waiting = found.waiting
     reruns_selection = found.reruns_selection
     covered = (selected if reruns_selection else []) + downstream
     briefs = ([_brief(i, "selected") for i in selected] if reruns_selection else []) + [
@@ -91,6 +98,8 @@ def blast_radius(found: Resolution) -> BlastRadius:
         Instances=briefs[:FIRST],
         NotFound=[label(key) for key in found.missing],
         UnfinishedUpstream=[f"{p.TaskId}@{p.CurRunDate}: {state_name(p.State)}" for _, p in found.unfinished_upstream],
+        WaitingCount=len(waiting) if waiting is not None and found.beyond_complete else None,
+        Waiting=[_brief(i, "waiting") for i in (waiting or [])[:FIRST]],
         Unresolved=[*found.notes, *found.unchecked],
     )
 
@@ -130,6 +139,14 @@ def radius_warnings(prepared: PreparedRerun, radius: BlastRadius, found: Resolut
     if scope is not None and radius.DownstreamCount == 0 and radius.SelectedCount:
         code = prepared.effect.scope_code
         told.append(f"No downstream instances were found {scope.words} ({prepared.api.scope_field} {code}).")
+    if radius.WaitingCount:
+        listed = ", ".join(f"{i.TaskId}@{i.CurRunDate}" for i in radius.Waiting[:5])
+        more = f" and {radius.WaitingCount - 5} more" if radius.WaitingCount > 5 else ""
+        told.append(
+            f"{radius.WaitingCount} instance(s) outside the rerun wait on it ({listed}{more}; see "
+            "BlastRadius.Waiting): this request does not rerun them, but WeData's schedule starts them once what "
+            "they wait for succeeds, and whatever waits on them after that."
+        )
     if radius.Unresolved:
         told.append("Some of the blast radius could not be resolved: " + "; ".join(radius.Unresolved))
     return told

@@ -52,8 +52,8 @@ NEXT_STEP_UNREADABLE = (
 # JobId, and nothing says the two are the same): the instances' states are how to follow a rerun (follow_rerun).
 NEXT_STEP_EXECUTED = (
     "Sent once. Follow the rerun with follow_rerun (this RequestId, or a batch's from BatchResults; WaitSeconds "
-    "waits for the end): the states of the instances it reran. Keep the RequestId (and AsyncActionId, if any) "
-    "for WeData's console or Tencent support."
+    "waits for the end): the states of the instances it reran and of those waiting on it. Keep the RequestId "
+    "(and AsyncActionId, if any) for WeData's console or Tencent support."
 )
 NEXT_STEP_BATCHES = (
     "Batches were sent at most once each. 'unknown' batches may have run: check their instances' states before "

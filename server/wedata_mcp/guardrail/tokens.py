@@ -40,21 +40,27 @@ class Totals:
     by_project: tuple[tuple[str, int], ...]  # of the total
     not_found: int
     reruns_selection: bool = True  # False for RerunType 3: only the downstream reruns
+    waiting: int | None = 0  # instances outside the rerun that wait on it (Resolution.waiting); None: not checked
 
 
 def _pack(totals: Totals) -> list[Any]:
     projects = [list(p) for p in totals.by_project]
-    return [totals.total, totals.selected, totals.downstream, projects, totals.not_found, totals.reruns_selection]
+    t = totals
+    return [t.total, t.selected, t.downstream, projects, t.not_found, t.reruns_selection, t.waiting]
 
 
 def _unpack(data: Any) -> Totals:
     # Five fields: a token of the previous release (a replica during a rolling deploy). It gave RerunType 3's
     # selected count as 0, and no token was ever minted for an empty selection.
+    # Six: a token of the release before this one, whose preview did not look for instances waiting on the rerun.
     if len(data) == 5:
         data = [*data, data[1] != 0]
-    total, selected, downstream, projects, not_found, reruns_selection = data
+    if len(data) == 6:
+        data = [*data, 0]
+    total, selected, downstream, projects, not_found, reruns_selection, waiting = data
     by_project = tuple((str(p), int(n)) for p, n in projects)
-    return Totals(int(total), int(selected), int(downstream), by_project, int(not_found), bool(reruns_selection))
+    counts = int(total), int(selected), int(downstream), by_project, int(not_found)
+    return Totals(*counts, bool(reruns_selection), None if waiting is None else int(waiting))
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -28,8 +29,8 @@ LISTED = 20
 POLL_SECONDS = (1.0, 2.0, 5.0, 10.0)
 
 DESCRIPTION = (
-    "How an executed rerun is going: its instances by state, the unfinished listed. By RequestId or "
-    "ConfirmationToken; WaitSeconds waits for the end."
+    "How an executed rerun is going: its instances, and those outside it that waited on it, by state, the "
+    "unfinished listed. By RequestId or ConfirmationToken; WaitSeconds waits for the end."
 )
 
 
@@ -47,8 +48,17 @@ class RerunProgress(BaseModel):
     RequestIds: list[str]
     TotalCount: int = Field(description="Instances the rerun reran (found now).")
     ByState: dict[str, int]
-    Finished: bool = Field(description="Every instance succeeded, failed or was skipped.")
+    Finished: bool = Field(
+        description="Every instance it reran, and every one outside it that waited on it, succeeded, failed or was "
+        "skipped."
+    )
     Unfinished: list[FollowedInstance] = Field(description=f"The first {LISTED} not yet finished.")
+    WaitingCount: int = Field(
+        description="Instances outside the rerun that waited on it at the dry run (WeData's schedule starts them "
+        "once their upstream succeeds)."
+    )
+    WaitingByState: dict[str, int] = Field(description="Those of them found now, by state.")
+    WaitingUnfinished: list[FollowedInstance] = Field(description=f"The first {LISTED} of them not yet finished.")
     Failed: list[FollowedInstance] = Field(description=f"The first {LISTED} failed.")
     Batches: list[str] = Field(description="Batches that were not simply accepted, and what happened to them.")
     Complete: bool = Field(description="False when a look-up failed or was cut short (see Unresolved).")
@@ -77,8 +87,11 @@ def _progress(followed: Followed, waited: float) -> RerunProgress:
         RequestIds=followed.execution.request_ids,
         TotalCount=len(followed.instances),
         ByState=followed.by_state,
-        Finished=not unfinished,
+        Finished=not followed.going,
         Unfinished=_listed(unfinished),
+        WaitingCount=len(followed.execution.waiting),
+        WaitingByState=dict(sorted(Counter(state_name(i.State) for i in followed.waiting).items())),
+        WaitingUnfinished=_listed(followed.waiting_unfinished),
         Failed=_listed([i for i in followed.instances if state_name(i.State) == "failed"]),
         Batches=followed.told,
         Complete=not notes and not followed.missing,
@@ -108,16 +121,15 @@ def follow_tool(follower_of: Callable[[Context[Any, Any]], Follower]) -> Tool:
             started = time.monotonic()
             followed = await follower.follow(execution)
             polls = iter(POLL_SECONDS)
-            total = len(followed.instances)
+            total = len(followed.instances) + len(followed.waiting)
             # Bounded strictly: a slow look-up is cut at the deadline, keeping the states last read.
             with anyio.move_on_after(WaitSeconds):
-                while followed.unfinished and WaitSeconds:
-                    done = total - len(followed.unfinished)
-                    await ctx.report_progress(done, total, f"{done}/{total} finished")
+                while (going := followed.going) and WaitSeconds:
+                    await ctx.report_progress(total - going, total, f"{total - going}/{total} finished")
                     await anyio.sleep(next(polls, POLL_SECONDS[-1]))
                     await follower.refresh(followed)
             if WaitSeconds and total:
-                done = total - len(followed.unfinished)
+                done = total - followed.going
                 await ctx.report_progress(done, total, f"{done}/{total} finished")
             return _progress(followed, time.monotonic() - started)
 
