@@ -65,8 +65,8 @@ async def test_lineage_three_levels_deep_names_every_instance_with_its_state_pro
         {k: v for k, v in i.items() if v is not None} for i in found["Downstream"]
     ]
     assert max(len(json.dumps(row, separators=(",", ":")).encode()) for row in shown["Downstream"][1:]) <= 200
-    # Level 3 had instances, and deeper was not asked: nothing failed, but what lies beyond is not here.
-    assert found["Unresolved"] == [] and sorted(found["Deeper"]) == ["downstream", "upstream"]
+    # Step 8 lies beyond level 3 downstream: nothing failed, but it is not here. Upstream ends at step 1, level 3.
+    assert found["Unresolved"] == [] and found["Deeper"] == ["downstream"]
     assert found["Complete"] is False
     assert wire.sent == 0
     # The text is compact JSON whose only nulls are a table's empty cells: what the model reads.
@@ -84,6 +84,31 @@ async def test_lineage_in_one_direction_stops_where_the_chain_ends(tmp_path: Pat
     assert "Upstream" not in json.loads(text(result))
     assert [i["TaskId"] for i in found["Downstream"]] == [chain_task(2), chain_task(3)]
     assert found["Deeper"] == [] and found["Complete"] is True
+
+
+async def test_a_chain_that_ends_exactly_at_depth_is_complete_not_deeper(tmp_path: Path) -> None:
+    """Found by a helper playing the assistant: Deeper was set whenever the last level had instances."""
+    async with Client(make_server(tmp_path, Wire(chain(4)))) as client:
+        result = await client.call_tool(TOOL, {"TaskId": chain_task(1), "CurRunDate": CHAIN_DAY, "Depth": 3})
+    found = result.structured_content
+    assert found is not None, text(result)
+    assert [i["Level"] for i in found["Downstream"]] == [1, 2, 3]  # steps 2-4: step 4 has no downstream
+    assert [i["WorkflowName"] for i in found["Downstream"]] == ["chain_first", "chain_second", "chain_second"]
+    assert found["Deeper"] == [] and found["Complete"] is True and found["Unresolved"] == []
+
+
+async def test_whether_more_lies_beyond_depth_is_looked_up_and_unknown_when_that_fails(tmp_path: Path) -> None:
+    sandbox = chain(5)
+    async with Client(make_server(tmp_path, Wire(sandbox), backoff=no_wait)) as client:
+        # Three levels answer (one look-up each); the look-up beyond level 3 fails.
+        sandbox.faults.inject("internal_error", action="DagInstances", times=None, skip=3)
+        result = await client.call_tool(
+            TOOL, {"TaskId": chain_task(1), "CurRunDate": CHAIN_DAY, "Direction": "downstream", "Depth": 3}
+        )
+    found = result.structured_content
+    assert found is not None, text(result)
+    assert len(found["Downstream"]) == 3 and found["Deeper"] == [] and found["Complete"] is False
+    assert any("whether downstream goes beyond level 3 is unknown" in note for note in found["Unresolved"]), found
 
 
 async def test_a_failed_look_up_is_said_and_what_was_found_is_kept(tmp_path: Path) -> None:
@@ -139,3 +164,15 @@ async def test_a_lineage_too_wide_to_list_is_cut_short_and_says_so(tmp_path: Pat
     assert len(found["Downstream"]) == MAX_RELATED
     assert found["Complete"] is False
     assert found["Unresolved"] == [f"downstream cut short at {MAX_RELATED} instances"]
+
+
+async def test_a_list_of_one_instance_reads_as_the_same_table_as_a_longer_one(tmp_path: Path) -> None:
+    """Found by a helper playing the assistant: one row came as an object, two or more as a table."""
+    async with Client(make_server(tmp_path, Wire(chain(3)))) as client:
+        one = await client.call_tool(TOOL, {"TaskId": chain_task(2), "CurRunDate": CHAIN_DAY, "Depth": 1})
+        two = await client.call_tool(TOOL, {"TaskId": chain_task(1), "CurRunDate": CHAIN_DAY, "Depth": 2})
+    header = json.loads(text(one))["Downstream"][0]
+    assert header[0] == "TaskId" and json.loads(text(two))["Downstream"][0][0] == "TaskId"
+    assert table_rows(json.loads(text(one))["Downstream"]) == [
+        {k: v for k, v in row.items() if v is not None} for row in (one.structured_content or {})["Downstream"]
+    ]

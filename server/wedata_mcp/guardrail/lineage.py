@@ -36,7 +36,7 @@ class Lineage:
     origin: InstanceOpsView
     related: dict[Direction, list[Related]] = field(default_factory=lambda: {})
     notes: list[str] = field(default_factory=lambda: [])  # what was cut short or could not be looked up
-    deeper: list[Direction] = field(default_factory=lambda: [])  # walked to `depth` with more levels unasked
+    deeper: list[Direction] = field(default_factory=lambda: [])  # directions with instances beyond `depth`
 
 
 async def lineage(
@@ -86,5 +86,14 @@ async def _walk(
         frontier = step
         if not frontier:
             return related
-    found.deeper.append(direction)
+    # Instances at level `depth`: whether anything lies beyond them is looked up, not assumed either way.
+    for node in frontier:
+        try:
+            beyond = await resolver.neighbours(node, _DAG_TYPE[direction], calls)
+        except (WeDataError, LookupBudgetExceeded) as exc:
+            found.notes.append(f"whether {direction} goes beyond level {depth} is unknown: {reason(exc)}")
+            return related
+        if any(item.key not in seen for item in beyond):
+            found.deeper.append(direction)
+            return related
     return related

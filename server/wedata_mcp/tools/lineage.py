@@ -36,6 +36,7 @@ class LinkedInstance(BaseModel):
     CurRunDate: str
     TaskName: str | None = None
     StateName: str
+    WorkflowName: str | None = None
     ProjectId: str | None = Field(None, description="Named in Projects.")
     InstanceKey: str | None = Field(
         None, description="2025-08-06: the key get_task_instance and rerun_task_instances_async take."
@@ -53,8 +54,8 @@ class InstanceLineage(BaseModel):
     Upstream: list[LinkedInstance] | None = Field(None, description="What it depends on, nearest first.")
     Downstream: list[LinkedInstance] | None = Field(None, description="What depends on it, nearest first.")
     Deeper: list[Direction] = Field(
-        description=f"Directions whose level Depth has instances whose own neighbours were not looked up: more may "
-        f"lie beyond (ask with a larger Depth, at most {MAX_DEPTH})."
+        description=f"Directions in which more instances lie beyond Depth (ask with a larger Depth, at most "
+        f"{MAX_DEPTH})."
     )
     Complete: bool = Field(
         description="True only when the whole lineage in the asked directions is here: no look-up failed, no list "
@@ -70,6 +71,7 @@ def linked(instance: InstanceOpsView, related: Related | None = None) -> LinkedI
         CurRunDate=instance.CurRunDate,
         TaskName=instance.TaskName,
         StateName=state_name(instance.State),
+        WorkflowName=instance.WorkflowName,
         ProjectId=instance.ProjectId,
         InstanceKey=instance.InstanceKey if isinstance(instance, TaskInstanceView) else None,
         Level=related.level if related else 0,

@@ -13,7 +13,8 @@ from pydantic import BaseModel
 # Characters a person cannot see (controls, bidi and zero-width marks) stay escaped in the text even though the
 # rest is written as UTF-8: cloud text must never reorder or hide what is around it.
 _UNSEEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
-# A list of these rows becomes a table: a header row of column names, then one row of values per item.
+# A list of these rows becomes a table: a header row of column names, then one row of values per item (one row
+# too, so that a list reads the same whatever its length).
 _ROW_KEY = "TaskId"
 # Shown exactly as it is signed and sent, empty strings included (the reference's own example sends dozens).
 _VERBATIM = frozenset({"Request"})
@@ -52,7 +53,8 @@ def table(rows: list[dict[str, Any]]) -> list[list[Any]]:
 
 
 def _rows(items: list[Any], *, uniform: bool) -> bool:
-    if len(items) < 2 or not all(isinstance(i, dict) and _ROW_KEY in i for i in items):
+    # Verbatim (the request as sent), one instance stays the object it is; a table only saves bytes from two.
+    if len(items) < (2 if uniform else 1) or not all(isinstance(i, dict) and _ROW_KEY in i for i in items):
         return False
     return not uniform or len({tuple(cast(dict[str, Any], i)) for i in items}) == 1
 
