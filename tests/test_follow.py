@@ -15,6 +15,7 @@ from mcp import Client
 
 from tests.conftest import SECRET_ID, SECRET_KEY
 from tests.inproc import TOOL, Wire, make_server, text
+from tests.test_sandbox_support import DWS_USER_ACTIVITY, YESTERDAY
 from tests.worlds import CHAIN_DAY, all_instances, backfill_world, chain_task, chain_world
 from wedata_mcp.sandbox.app import Sandbox
 from wedata_mcp.sandbox.protocol import Account
@@ -71,6 +72,7 @@ async def test_following_a_rerun_to_its_end_reports_progress_and_counts_every_in
     assert found["ByState"] == {"success": 3}
     assert found["Finished"] is True and found["Unfinished"] == []
     assert found["Complete"] is True and found["Unresolved"] == []
+    assert found["NextStep"] == "Finished: report ByState to the user."
     assert 0 < found["WaitedSeconds"] < 30
     assert progress.seen, "no progress notification reached the client"
     assert progress.seen[0][0] < 3 and progress.seen[-1][:2] == (3, 3)
@@ -144,3 +146,39 @@ async def test_waiting_is_bounded_and_ends_with_what_is_still_unfinished(tmp_pat
     assert 1 <= found["WaitedSeconds"] < 5
     assert progress.seen and all(p < 3 for p, _, _ in progress.seen)
     assert too_long.is_error and "WaitSeconds" in text(too_long)
+
+
+async def test_a_rerun_that_fails_again_is_finished_with_its_error_line_and_a_next_step(tmp_path: Path) -> None:
+    """Found by a helper playing the assistant: failed rows had no error, and nothing said what to do next."""
+    sandbox = Sandbox(accounts={SECRET_ID: Account(SECRET_ID, SECRET_KEY)}, speed=1e-6)  # frozen until let go
+    arguments = {"Instances": [{"TaskId": DWS_USER_ACTIVITY, "CurRunDate": YESTERDAY}], "RerunType": "1"}
+    async with Client(make_server(tmp_path, Wire(sandbox))) as client:
+        preview = await client.call_tool(TOOL, arguments)
+        assert preview.structured_content is not None, text(preview)
+        token = preview.structured_content["ConfirmationToken"]
+        executed = await client.call_tool(TOOL, arguments | {"ConfirmationToken": token})
+        assert not executed.is_error, text(executed)
+        going = (await client.call_tool(FOLLOW, {"ConfirmationToken": token})).structured_content
+        sandbox.story.speed = 6000.0  # its tries take hours of story time
+        with anyio.fail_after(60):
+            result = await client.call_tool(FOLLOW, {"ConfirmationToken": token, "WaitSeconds": 60})
+    assert going is not None, going
+    # The rerun instance and what waits on it, which may still start while it runs.
+    assert going["NextStep"].startswith(
+        f"Not finished: {1 + going['WaitingCount']} instance(s) still waiting or running"
+    )
+    found = result.structured_content
+    assert found is not None, text(result)
+    assert found["Finished"] is True and [i["TaskId"] for i in found["Failed"]] == [DWS_USER_ACTIVITY]
+    assert found["Failed"][0]["LastError"], found["Failed"]
+    assert (
+        found["NextStep"].startswith("Finished: report ByState and Failed")
+        and "get_schedule_instance" in (found["NextStep"])
+    )
+    # What waited on it still waits (it failed again): blocked, said, and not counted as still going.
+    assert found["WaitingCount"] > 0 and found["WaitingUnfinished"]
+    assert {i["StateName"] for i in found["WaitingUnfinished"]} == {"waiting_upstream"}
+    assert (
+        f"{len(found['WaitingUnfinished'])} instance(s) that waited on it still wait for upstream"
+        in (found["NextStep"])
+    )

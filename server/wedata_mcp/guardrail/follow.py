@@ -86,9 +86,17 @@ class Followed:
         return [i for i in self.waiting if state_group(i.State) not in FINISHED]
 
     @property
+    def blocked(self) -> list[InstanceOpsView]:
+        """What waited on the rerun and still waits for upstream once the rerun has finished: this rerun will not
+        start it (one of its instances failed, or another upstream is not done)."""
+        if self.unfinished:
+            return []
+        return [i for i in self.waiting if state_group(i.State) == "waiting_upstream"]
+
+    @property
     def going(self) -> int:
-        """How many instances, of the rerun and of what waited on it, have not finished."""
-        return len(self.unfinished) + len(self.waiting_unfinished)
+        """How many instances, of the rerun and of what waited on it, may still run or finish."""
+        return len(self.unfinished) + len(self.waiting_unfinished) - len(self.blocked)
 
 
 def find_execution(records: Iterable[dict[str, Any]], *, request_id: str | None, token_id: str | None) -> Execution:

@@ -118,7 +118,8 @@ def omitted(prepared: PreparedRerun) -> dict[str, str]:
     return {f: omitted_words(api.omitted[f], api.omitted_why) if f in api.omitted else widest for f in fields}
 
 
-def _last_error(instance: InstanceOpsView) -> str | None:
+def last_error(instance: InstanceOpsView) -> str | None:
+    """A failed instance's last error line, cut to ERROR_LINE characters (WeData's data); None otherwise."""
     if state_group(instance.State) != "failed":
         return None
     text = (instance.ErrorDesc or instance.LastLog or "").strip()
@@ -154,7 +155,7 @@ def plan(prepared: PreparedRerun, selected: Iterable[InstanceOpsView] = ()) -> R
                 StateName=state_name(seen.State) if seen else None,
                 WorkflowName=seen.WorkflowName if seen else item.get("WorkflowName") or None,
                 ProjectId=seen.ProjectId if seen else item.get("ProjectId") or None,
-                LastError=_last_error(seen) if seen else None,
+                LastError=last_error(seen) if seen else None,
             )
         )
     way = prepared.params.get("DependentWay")

@@ -15,6 +15,7 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from wedata_mcp.guardrail.follow import ExecutionNotFoundError, Followed, Follower
+from wedata_mcp.guardrail.preview import last_error
 from wedata_mcp.guardrail.tokens import TokenError
 from wedata_mcp.models.codes import state_name
 from wedata_mcp.models.describe import InstanceOpsView
@@ -42,6 +43,7 @@ class FollowedInstance(BaseModel):
     TaskName: str | None = None
     StateName: str
     ProjectId: str | None = None
+    LastError: str | None = Field(None, description="A failed instance's last error line (WeData's data).")
 
 
 class RerunProgress(BaseModel):
@@ -50,7 +52,7 @@ class RerunProgress(BaseModel):
     ByState: dict[str, int]
     Finished: bool = Field(
         description="Every instance it reran, and every one outside it that waited on it, succeeded, failed or was "
-        "skipped."
+        "skipped, or still waits for an upstream that this rerun will not run."
     )
     Unfinished: list[FollowedInstance] = Field(description=f"The first {LISTED} not yet finished.")
     WaitingCount: int = Field(
@@ -61,9 +63,13 @@ class RerunProgress(BaseModel):
     WaitingUnfinished: list[FollowedInstance] = Field(description=f"The first {LISTED} of them not yet finished.")
     Failed: list[FollowedInstance] = Field(description=f"The first {LISTED} failed.")
     Batches: list[str] = Field(description="Batches that were not simply accepted, and what happened to them.")
-    Complete: bool = Field(description="False when a look-up failed or was cut short (see Unresolved).")
+    Complete: bool = Field(
+        description="Whether every state above could be read (False: see Unresolved); not whether the rerun ended "
+        "(Finished says that)."
+    )
     Unresolved: list[str]
     WaitedSeconds: float
+    NextStep: str
     Note: str = DATA_NOTE
 
 
@@ -75,6 +81,7 @@ def _listed(instances: list[InstanceOpsView]) -> list[FollowedInstance]:
             TaskName=i.TaskName,
             StateName=state_name(i.State),
             ProjectId=i.ProjectId,
+            LastError=last_error(i),
         )
         for i in instances[:LISTED]
     ]
@@ -97,7 +104,25 @@ def _progress(followed: Followed, waited: float) -> RerunProgress:
         Complete=not notes and not followed.missing,
         Unresolved=notes + [f"not found now: {t}@{d}" for t, d in followed.missing[:LISTED]],
         WaitedSeconds=round(waited, 1),
+        NextStep=_next_step(followed, complete=not notes and not followed.missing),
     )
+
+
+def _next_step(followed: Followed, *, complete: bool) -> str:
+    unread = " Some states could not be read (Unresolved): follow again for them." if not complete else ""
+    if followed.going:
+        return (
+            f"Not finished: {followed.going} instance(s) still waiting or running. Call follow_rerun again "
+            f"(WaitSeconds up to {MAX_WAIT_SECONDS} waits for the end)." + unread
+        )
+    failed = any(state_name(i.State) == "failed" for i in followed.instances)
+    then = " For a failed one, get_schedule_instance shows its log; rerunning it needs a new dry run." if failed else ""
+    if followed.blocked:
+        then += (
+            f" {len(followed.blocked)} instance(s) that waited on it still wait for upstream (WaitingUnfinished): "
+            "get_instance_lineage shows what blocks them."
+        )
+    return "Finished: report ByState" + (" and Failed" if failed else "") + " to the user." + then + unread
 
 
 def follow_tool(follower_of: Callable[[Context[Any, Any]], Follower]) -> Tool:
