@@ -206,7 +206,28 @@ async def test_a_selected_instance_whose_state_was_left_out_gets_no_token(tmp_pa
     assert f"the state of root@{DAY} is not in WeData's answer" in warnings and "no ConfirmationToken" in warnings
     assert "1 selected instance is unknown" in warnings, warnings
     assert found["Plan"]["Instances"][0]["StateName"] == "unknown"
+    # The counts are complete, so the headline tells them, then why there is no token (not "could not be
+    # established" beside Resolved true, as a helper playing the assistant found).
+    assert found["BlastRadius"]["Resolved"] is True
+    assert found["Summary"].startswith("4 instances will rerun"), found["Summary"]
+    assert found["Summary"].endswith(
+        f"No ConfirmationToken: the state of root@{DAY} is not in WeData's answer, so "
+        "whether it changes before the confirmation cannot be checked."
+    ), found["Summary"]
     assert not sandbox.requests("RunRerunScheduleInstances", verified=None)
+
+
+async def test_a_search_condition_that_matches_nothing_says_so_with_its_counts(tmp_path: Path) -> None:
+    async with Client(make_server(tmp_path, Wire(star(2)), policy=WIDE)) as client:
+        result = await client.call_tool(
+            TOOL, {"SearchCondition": {"ProjectId": PROJECT_ID, "TaskIdList": ["nothing-like-it"]}, "RerunType": "1"}
+        )
+    found = result.structured_content
+    assert found is not None and found.get("ConfirmationToken") is None, text(result)
+    assert found["BlastRadius"]["Resolved"] is True and found["BlastRadius"]["TotalCount"] == 0
+    assert found["Summary"] == (
+        "0 instances will rerun: 0 selected + 0 downstream. No ConfirmationToken: SearchCondition matched no instances."
+    )
 
 
 async def test_downstream_states_that_change_what_a_rerun_does_are_told(tmp_path: Path) -> None:

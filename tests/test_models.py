@@ -50,6 +50,8 @@ def test_cur_run_date_accepts_both_documented_forms_and_sends_the_spaced_one(giv
         (one(SonInstanceType="4"), "SonInstanceType"),
         (one(CheckFather="yes"), "CheckFather"),
         (one(CheckParentType="SOME"), "CheckParentType"),
+        ({"SearchCondition": {"StateList": [99]}}, "SearchCondition.StateList.0"),  # not a documented state
+        ({"SearchCondition": {"StateList": [True]}}, "SearchCondition.StateList.0"),
         (one(DataTimeOrder=3), "DataTimeOrder"),
         ({"Instances": [{"TaskId": "1", "CurRunDate": "yesterday"}]}, "CurRunDate"),
         ({"Instances": [{"TaskId": "1", "CurRunDate": "2024-02-30 00:00:00"}]}, "CurRunDate"),

@@ -15,7 +15,7 @@ from wedata_mcp.guardrail.blast import Resolution, Resolver, selection_digest, u
 from wedata_mcp.guardrail.policy import ExecutionBudget, Policy, PolicyError
 from wedata_mcp.guardrail.prepared import PreparedRerun, RerunRequest, prepare, where_for
 from wedata_mcp.guardrail.preview import project_label
-from wedata_mcp.guardrail.radius import blast_radius
+from wedata_mcp.guardrail.radius import BlastRadius, blast_radius
 from wedata_mcp.guardrail.recheck import check_not_stale, current_selection, with_instances
 from wedata_mcp.guardrail.refusals import RefusedError, ReplayedError, StalePreviewError
 from wedata_mcp.guardrail.results import NextStep, RerunResult, build_result, next_step, result_model, shown_endpoint
@@ -30,6 +30,19 @@ _DRY_RUN_STEP: dict[Channel, NextStep] = {"token": "dry_run", "elicit": "dry_run
 DISCARDED = "the person declined this rerun and its ConfirmationToken was discarded"
 
 __all__ = ["Guardrail", "RerunResult"]
+
+
+def totals_of(found: Resolution, radius: BlastRadius) -> Totals:
+    """The counts a preview's headline states (and its token carries), from a resolution whose counts are known."""
+    return Totals(
+        total=radius.TotalCount or 0,
+        selected=len(found.selected or []),
+        downstream=radius.DownstreamCount or 0,
+        by_project=tuple((project_label(g.Id, g.Name), g.Count) for g in radius.ByProject),
+        not_found=len(found.missing),
+        reruns_selection=found.reruns_selection,
+        waiting=radius.WaitingCount,
+    )
 
 
 WAITING_AUDITED = 200  # instances waiting on a rerun that its preview record keeps for follow_rerun
@@ -128,15 +141,7 @@ class Guardrail:
         # A resolved SearchCondition is also bound as asked, so that the gate can refuse another request, and
         # replay a used token, before it looks anything up (the selection changes once the rerun has run).
         asked = self._bound(prepared) if final is not prepared else None
-        totals = Totals(
-            total=radius.TotalCount or 0,
-            selected=len(found.selected),
-            downstream=radius.DownstreamCount or 0,
-            by_project=tuple((project_label(g.Id, g.Name), g.Count) for g in radius.ByProject),
-            not_found=len(found.missing),
-            reruns_selection=found.reruns_selection,
-            waiting=radius.WaitingCount,
-        )
+        totals = totals_of(found, radius)
         digest = selection_digest(found.selected, found.missing)
         generation = await self._store.generation()
         token = self._authority.mint(
@@ -177,11 +182,15 @@ class Guardrail:
         return result
 
     def _unresolved(
-        self, prepared: PreparedRerun, actor: dict[str, Any], radius: Any, found: Resolution, why: str
+        self, prepared: PreparedRerun, actor: dict[str, Any], radius: BlastRadius, found: Resolution, why: str
     ) -> RerunResult:
         """A preview without a token: the server cannot vouch for what the rerun would touch."""
         self._audit_refusal("preview", prepared, actor, token_id=None, unresolved=why)
-        result = build_result("dry_run", prepared, found=found, radius=radius, step="unresolved")
+        # Counts that are complete are told as counts; the headline then says why there is no token anyway.
+        totals = totals_of(found, radius) if radius.Resolved and found.selected is not None else None
+        result = build_result("dry_run", prepared, found=found, radius=radius, totals=totals, step="unresolved")
+        if totals is not None:
+            result.Summary += f" No ConfirmationToken: {why}."
         result.Warnings.append(f"{why}; no ConfirmationToken was issued.")
         return result
 

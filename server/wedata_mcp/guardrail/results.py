@@ -38,7 +38,8 @@ NEXT_STEP_DRY_RUN_REFUSE = (
 )
 NEXT_STEP_UNRESOLVED = (
     "Nothing was sent and no ConfirmationToken was issued: the server could not establish what this rerun "
-    "touches (see Warnings and BlastRadius.Unresolved). Fix the selection or try the dry run again."
+    "touches (Warnings say why; BlastRadius.NotFound and BlastRadius.Unresolved say which instances). Fix the "
+    "selection or try the dry run again."
 )
 NEXT_STEP_REFUSED = (
     "Sent once, and WeData answered Result false: it did not accept the rerun (see Data.ErrorId and ErrorDesc). "

@@ -144,6 +144,8 @@ INSTANCE_STATE_NAMES: dict[str, StateGroup] = {
     "EXPIRED": "failed",
     "COMPLETED": "success",
 }
+# Every documented 2021-08-20 state code: what a search's StateList may hold (any other selects who knows what).
+STATE_NUMBERS: tuple[int, ...] = tuple(sorted(code for codes in STATE_GROUPS.values() for code in codes))
 # For a description: each group's codes ('failed: 8,4,5,13').
 STATE_CODES: dict[str, str] = {group: ",".join(map(str, codes)) for group, codes in STATE_GROUPS.items()}
 _GROUP_OF_CODE: dict[str, StateGroup] = {str(code): group for group, codes in STATE_GROUPS.items() for code in codes}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, WithJsonSchema, field_validator, model_validator
+from pydantic import AfterValidator, Field, WithJsonSchema, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
@@ -18,6 +18,7 @@ from wedata_mcp.models.codes import (
     RERUN_TYPE,
     SON_INSTANCE_TYPE,
     STATE_CODES,
+    STATE_NUMBERS,
     describe,
 )
 
@@ -139,6 +140,22 @@ _SEARCH_EXTRA = frozenset(
 Code3 = Literal["1", "2", "3"]
 
 
+def _documented_state(code: int) -> int:
+    if code not in STATE_NUMBERS:
+        raise PydanticCustomError(
+            "state_code",
+            "Input should be a documented instance state code ({codes})",
+            {"codes": "; ".join(f"{group} {codes}" for group, codes in STATE_CODES.items())},
+        )
+    return code
+
+
+# An instance state code of InstanceDetailVO.InstanceState; the schema lists them, validation keeps to them.
+StateNumber = Annotated[
+    int, AfterValidator(_documented_state), WithJsonSchema({"type": "integer", "enum": list(STATE_NUMBERS)})
+]
+
+
 class InstanceOpsDto(DocumentedModel):
     """One schedule instance, identified by task and data time. Other documented InstanceOpsDto fields are
     accepted."""
@@ -166,7 +183,7 @@ class InstanceApiOpsRequest(DocumentedModel):
     TaskNameList: list[VisibleText] | None = None
     WorkflowIdList: list[Identifier] | None = None
     WorkflowNameList: list[VisibleText] | None = None
-    StateList: list[int] | None = Field(None, description=describe("State codes.", STATE_CODES))
+    StateList: list[StateNumber] | None = Field(None, description=describe("State codes.", STATE_CODES))
     OwnerList: list[VisibleText] | None = None
     CycleList: list[str] | None = None
     DateFrom: WireDateTime | None = Field(None, description="'YYYY-MM-DD HH:MM:SS'")
