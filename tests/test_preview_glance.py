@@ -110,9 +110,17 @@ async def test_the_executed_result_says_only_what_is_true_after_sending(tmp_path
         assert dry.structured_content is not None
         token = dry.structured_content["ConfirmationToken"]
         done = await client.call_tool(TOOL, arguments | {"ConfirmationToken": token})
+        again = await client.call_tool(TOOL, arguments | {"ConfirmationToken": token})
     result = done.structured_content
     assert result is not None and result["Status"] == "executed", text(done)
     assert result["Summary"] == f"Sent once; WeData accepted the rerun. Previewed: {dry.structured_content['Summary']}"
+    # Presented again, the token replays that outcome, and its Summary does not read as a new send.
+    replayed = again.structured_content
+    assert replayed is not None and replayed["Status"] == "already_executed", text(again)
+    assert replayed["Summary"] == (
+        f"Nothing new was sent: this ConfirmationToken was used before. Then: {result['Summary']}"
+    )
+    assert len(sandbox.requests("RunRerunScheduleInstances")) == 1
     assert result["Warnings"] == [] and result["BlastRadius"] is None
     assert "BlastRadius" not in text(done) and "RequestBody" not in text(done)
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from tests.conftest import audit_records
+from tests.conftest import PROJECT_IDS, audit_records
 from tests.inproc import TOOL, Wire, make_server, new_sandbox, preview_token, text
 from wedata_mcp.sandbox.world import World
 
@@ -127,3 +127,21 @@ async def test_a_discarded_token_is_audited_and_can_never_be_used(tmp_path: Path
     assert wire.sent == 0 and sandbox.requests("RunRerunScheduleInstances") == []
     events = [r["event"] for r in audit_records(tmp_path / "audit.jsonl")]
     assert events.count("discarded") == 1 and "sending" not in events, events
+
+
+async def test_a_discarded_search_condition_says_its_request_is_the_one_asked_not_the_one_previewed(
+    tmp_path: Path,
+) -> None:
+    sandbox = new_sandbox()
+    sandbox.load(World.seeded())
+    search = {"SearchCondition": {"ProjectId": PROJECT_IDS[0], "StateList": [4]}, "RerunType": "1"}
+    async with Client(make_server(tmp_path, Wire(sandbox))) as client:
+        dry = (await client.call_tool(TOOL, search)).structured_content
+        assert dry is not None and dry["ConfirmationToken"] and "Instances" in dry["Request"], dry
+        discarded = await client.call_tool(
+            TOOL, search | {"ConfirmationToken": dry["ConfirmationToken"], "Discard": True}
+        )
+    shown = discarded.structured_content
+    assert shown is not None and shown["Status"] == "discarded", text(discarded)
+    assert shown["Request"] == search and shown["RequestHash"] != dry["RequestHash"]
+    assert any("the SearchCondition as asked" in w and "another RequestHash" in w for w in shown["Warnings"]), shown

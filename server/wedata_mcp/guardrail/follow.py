@@ -109,14 +109,18 @@ def find_execution(records: Iterable[dict[str, Any]], *, request_id: str | None,
     sending: dict[int, dict[str, Any]] = {}
     outcomes: dict[int, dict[str, Any]] = {}
     waiting: list[tuple[str, str, str | None]] = []
+    discarded = False
     for record in records:
         if record.get("token_id") != token_id:
             continue
         if record.get("event") == "preview":
             waiting = _waiting_of(record)
+        discarded = discarded or record.get("event") == "discarded"
         if "batch" not in record:
             continue
         (sending if record.get("event") == "sending" else outcomes)[int(record["batch"])] = record
+    if not sending and discarded:
+        raise ExecutionNotFoundError("that ConfirmationToken was discarded as the user asked: nothing was sent")
     if not sending:
         raise ExecutionNotFoundError("that ConfirmationToken sent nothing (a dry run only, or not from this audit)")
     batches = tuple(

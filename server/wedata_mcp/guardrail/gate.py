@@ -294,7 +294,13 @@ class Guardrail:
             request_hash=prepared.body_hash,
             token_id=token.token_id,
         )
-        return build_result("discarded", prepared, totals=token.totals, step="discarded")
+        result = build_result("discarded", prepared, totals=token.totals, step="discarded")
+        if self._resolves_search(prepared):
+            result.Warnings.append(
+                "Request is the SearchCondition as asked; the dry run showed the instances it resolved to, under "
+                "another RequestHash."
+            )
+        return result
 
     async def _replay(self, prepared: PreparedRerun, token: Token, actor: dict[str, Any]) -> RerunResult:
         recorded = await self._store.outcome(token.token_id)
@@ -312,6 +318,8 @@ class Guardrail:
         first = recorded.result
         replayed = {
             "Status": "already_executed" if first.get("Status") == "executed" else first.get("Status"),
+            # Not the first answer's words alone: they tell of a send, and nothing was sent now.
+            "Summary": f"Nothing new was sent: this ConfirmationToken was used before. Then: {first.get('Summary')}",
             "ConfirmationToken": None,
             "NextStep": f"{next_step(prepared, 'replayed')} {first.get('NextStep', '')}".strip(),
         }
