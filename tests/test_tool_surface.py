@@ -145,3 +145,15 @@ async def test_a_discarded_search_condition_says_its_request_is_the_one_asked_no
     assert shown is not None and shown["Status"] == "discarded", text(discarded)
     assert shown["Request"] == search and shown["RequestHash"] != dry["RequestHash"]
     assert any("the SearchCondition as asked" in w and "another RequestHash" in w for w in shown["Warnings"]), shown
+
+
+async def test_a_code_given_as_a_number_is_refused_saying_that_codes_are_strings(tmp_path: Path) -> None:
+    """Found by a helper playing the assistant: "Input should be '1', '2' or '3'" beside RerunType 2 read as if 2
+    were valid."""
+    wire = Wire(new_sandbox())
+    async with Client(make_server(tmp_path, wire)) as client:
+        result = await client.call_tool(TOOL, ONE | {"RerunType": 2})
+        other = await client.call_tool(TOOL, ONE | {"RerunType": 7})
+    assert result.is_error and "RerunType" in text(result) and "these codes are strings" in text(result), text(result)
+    assert other.is_error and "these codes are strings" not in text(other)  # 7 is no code, quoted or not
+    assert wire.sent == 0 and wire.reads == 0

@@ -26,10 +26,14 @@ def describe_validation(exc: ValidationError) -> str:
         where = ".".join(str(part) for part in error["loc"]) or "arguments"
         message = error["msg"]
         given = error.get("input")
-        if error["type"] == "literal_error" and isinstance(given, str):
+        if error["type"] == "literal_error":
             valid = re.findall(r"'([^']*)'", str((error.get("ctx") or {}).get("expected", "")))
-            close = closest_name(given, valid)
-            message += f"; did you mean '{close}'?" if close else ""
+            if isinstance(given, str):
+                close = closest_name(given, valid)
+                message += f"; did you mean '{close}'?" if close else ""
+            elif not isinstance(given, bool) and isinstance(given, int | float) and str(given) in valid:
+                # RerunType 2 for "2": the quotes in pydantic's words are easy to miss (the value is not echoed).
+                message += " (these codes are strings: put the number in quotes)"
         lines.append(f"{where}: {message}")
     return "invalid arguments — " + "; ".join(lines)
 
