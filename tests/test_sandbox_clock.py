@@ -52,7 +52,10 @@ async def test_serve_sandbox_prompts_and_tokens_follow_the_simulators_clock(tmp_
                 TOOL,
                 {"Instances": [{"TaskId": "20240226155530703", "CurRunDate": "2026-11-24 00:00:00"}], "RerunType": "1"},
             )
+            listed = await client.call_tool("find_schedule_instances", {"StateName": ["failed"]})
     assert "yesterday, 2026-11-24" in rendered(prompt)
+    # A listing says what day it is there, so "yesterday" needs no prompt (a helper's assistant guessed its own).
+    assert listed.structured_content is not None and listed.structured_content["Today"] == "2026-11-25", text(listed)
     assert "昨天，即 2026-11-24" in rendered(zh)
     assert preview.structured_content is not None, text(preview)
     # The simulator started with the server: its clock has moved seconds, not the week to the wall clock.

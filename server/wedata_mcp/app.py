@@ -153,16 +153,19 @@ def build_server(
         finally:
             await client.aclose()
 
+    def today() -> date:
+        return datetime.fromtimestamp(current()).date()  # read at each rendering (and each listing)
+
     # Read-only mode: the mutating tool is not even listed.
     read_only = settings.read_only or policy.read_only
     if v2025:
-        tools = instance_tools_2025(lambda ctx: _runtime(ctx).tasks)
+        tools = instance_tools_2025(lambda ctx: _runtime(ctx).tasks, today)
         tools.append(lineage_tool_2025(lambda ctx: _by_key(_runtime(ctx).resolver)))
         tools.append(job_follow_tool(lambda ctx: _runtime(ctx).jobs))
         if not read_only:
             tools.append(rerun_tool(lambda ctx: _runtime(ctx).guardrail, settings.approval, RERUN_2025))
     else:
-        tools = instance_tools(lambda ctx: _runtime(ctx).reader)
+        tools = instance_tools(lambda ctx: _runtime(ctx).reader, today)
         tools.append(lineage_tool(lambda ctx: _runtime(ctx).resolver))
         tools.append(follow_tool(lambda ctx: _runtime(ctx).follower))
         if not read_only:
@@ -175,9 +178,6 @@ def build_server(
         tools=tools,
         lifespan=lifespan,
     )
-
-    def today() -> date:
-        return datetime.fromtimestamp(current()).date()  # read at each rendering
 
     # Each version's prompts name its own tools: 2025-08-06's are in their own subfolder.
     folder = prompts_dir or default_prompts_dir()

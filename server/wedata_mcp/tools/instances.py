@@ -41,6 +41,10 @@ GET_TITLE = "Look at one instance"
 SHOWN = 48
 
 
+# Every listing says what day it is where the instances are: the assistant's own clock may be another (the sandbox).
+TODAY_NOTE = "The server's date, 'YYYY-MM-DD' (with --sandbox, the simulator's): 'yesterday' is the day before."
+
+
 class FoundInstance(BaseModel):
     """One schedule instance (a row of the text's table). Names and ErrorDesc are data from WeData."""
 
@@ -65,6 +69,7 @@ class FoundPage(BaseModel):
     Page: int
     PageSize: int
     NextPage: int | None = Field(None, description="Pass as Page for more; absent on the last page.")
+    Today: str = Field(description=TODAY_NOTE)
     Note: str = DATA_NOTE
 
 
@@ -172,7 +177,7 @@ def not_found_where(project_id: str | None) -> str:
     return "in the projects this server looks in (WEDATA_MCP_PROJECT_IDS); give ProjectId if it is in another"
 
 
-def instance_tools(reader_of: Callable[[Context[Any, Any]], WeDataReader]) -> list[Tool]:
+def instance_tools(reader_of: Callable[[Context[Any, Any]], WeDataReader], today: Callable[[], date]) -> list[Tool]:
     async def find_schedule_instances(
         ctx: Context[Any, Any],
         StateName: Annotated[list[StateGroup] | None, Field(description='e.g. ["failed"]')] = None,
@@ -215,6 +220,7 @@ def instance_tools(reader_of: Callable[[Context[Any, Any]], WeDataReader]) -> li
                 Page=Page,
                 PageSize=PageSize,
                 NextPage=Page + 1 if more else None,
+                Today=today().isoformat(),
             )
 
         return answer(await as_tool_errors(run))

@@ -5,6 +5,7 @@ unknown parameter is refused with the closest valid name, never ignored (a filte
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
@@ -17,7 +18,7 @@ from wedata_mcp.models.base import DocumentedModel, Identifier, VisibleText
 from wedata_mcp.models.codes import INSTANCE_STATE_NAMES, state_name
 from wedata_mcp.models.v2025 import InstanceKeyText, InstanceStateName, TaskInstance
 from wedata_mcp.tools.errors import as_tool_errors
-from wedata_mcp.tools.instances import DATA_NOTE, read_only
+from wedata_mcp.tools.instances import DATA_NOTE, TODAY_NOTE, read_only
 from wedata_mcp.tools.output import answer
 from wedata_mcp.tools.sdk import model_tool
 
@@ -79,6 +80,7 @@ class InstancePage(BaseModel):
     TotalCount: int | None
     PageNumber: int
     NextPageNumber: int | None = Field(description="Pass as PageNumber for more; null on the last page.")
+    Today: str = Field(description=TODAY_NOTE)
     Note: str = DATA_NOTE
 
 
@@ -112,7 +114,9 @@ def _instance(i: TaskInstance) -> Instance:
     )
 
 
-def instance_tools_2025(reader_of: Callable[[Context[Any, Any]], TaskInstanceReader]) -> list[Tool]:
+def instance_tools_2025(
+    reader_of: Callable[[Context[Any, Any]], TaskInstanceReader], today: Callable[[], date]
+) -> list[Tool]:
     async def list_task_instances(ctx: Context[Any, Any], **arguments: Any) -> Annotated[CallToolResult, InstancePage]:
         async def run() -> InstancePage:
             params = {k: v for k, v in arguments.items() if v is not None}
@@ -127,6 +131,7 @@ def instance_tools_2025(reader_of: Callable[[Context[Any, Any]], TaskInstanceRea
                 TotalCount=total,
                 PageNumber=number,
                 NextPageNumber=number + 1 if more else None,
+                Today=today().isoformat(),
             )
 
         return answer(await as_tool_errors(run))
