@@ -22,7 +22,7 @@ pytestmark = pytest.mark.anyio
 YESTERDAY = "2026-11-24 00:00:00"
 ODS_PAYMENTS = "20240226155530703"  # failed, 5 downstream across retail_dw and growth_bi
 ODS_ORDERS = "20240226154637701"  # succeeded
-WIDEST = "(undocumented: widest case assumed)"
+WIDEST = "(no default documented: its widest effect assumed)"
 
 
 def sandbox_of(world: World) -> Sandbox:

@@ -79,7 +79,7 @@ INSTANCE_TYPE: dict[str, str] = {"0": "backfill", "1": "periodic", "2": "non-per
 
 # What applies when a code is left out. The reference documents no default for any of them, so each is read as
 # its widest effect (DESIGN.md invariant 5) and the preview says so, field by field.
-UNDOCUMENTED = "undocumented: widest case assumed"
+UNDOCUMENTED = "no default documented: its widest effect assumed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,8 @@ OMITTED: dict[str, OmittedCode] = {
     ),
     "CheckFather": OmittedCode("false", "upstream completion is not checked"),
     "CheckParentType": OmittedCode(
-        "MAKE_SCOPE", "only the selected instances' upstream may be checked (the preview looks at all of it)"
+        "MAKE_SCOPE",
+        "WeData may check only the selected instances' upstream; the preview checks that of all that rerun",
     ),
     "DependentWay": OmittedCode(DEPENDENT_WAY_WIDEST, DEPENDENT_WAY[DEPENDENT_WAY_WIDEST]),
     "SkipEventListening": OmittedCode("true", "event listening may be ignored"),
