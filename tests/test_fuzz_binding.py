@@ -56,10 +56,10 @@ def execute_once_exactly_as_previewed(live: Session, arguments: dict[str, Any], 
     reruns = live.reruns_received()
     result = live.call(arguments | {"ConfirmationToken": token})
     note_answer(arguments, result)
-    # An API refusal after sending is an error; "not executed" would mean the guardrail refused (the words may also
-    # be data in a generated instance field, echoed in Request).
-    assert not is_crash(result) and not (result.is_error and "not executed" in text(result)), text(result)
-    assert live.reruns_received() == reruns + 1
+    # The proof that the guardrail let it through is the count of sends: one, whatever the answer. An API refusal
+    # after sending is an error too; a guardrail refusal's message would start "not executed:" (shown on failure).
+    assert not is_crash(result), text(result)
+    assert live.reruns_received() == reruns + 1, text(result)
     assert live.last_rerun_body() == json.dumps(preview["Request"]).encode()
     if not result.is_error:  # an API refusal (unknown instance, CheckFather...) is an error, after sending
         assert result.structured_content is not None
