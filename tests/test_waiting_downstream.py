@@ -7,6 +7,7 @@ in another; step 2 failed and steps 3-4 wait for it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +118,23 @@ def test_a_token_of_the_release_before_reads_with_nothing_said_of_what_waits() -
     assert _unpack(_pack(now)) == now
     before = _pack(now)[:6]  # six fields: minted before the preview looked for what waits on a rerun
     assert _unpack(before) == Totals(3, 1, 2, (("retail_dw", 3),), 0, True, 0)
+
+
+async def test_an_execution_whose_preview_record_says_nothing_of_what_waits_is_followed_as_unknown(
+    tmp_path: Path,
+) -> None:
+    """A preview audited by the release before (no waiting fields): what waited is unknown, not none."""
+    arguments = {"Instances": [STEP_2], "RerunType": "2", "SonInstanceType": "1"}
+    audit = tmp_path / "audit.jsonl"
+    async with Client(make_server(tmp_path, Wire(chain()))) as client:
+        preview = await client.call_tool(TOOL, arguments)
+        token = (preview.structured_content or {})["ConfirmationToken"]
+        records = [json.loads(line) for line in audit.read_text().splitlines()]
+        for record in records:
+            if record["event"] == "preview":
+                record.pop("waiting"), record.pop("waiting_count")
+        audit.write_text("".join(json.dumps(r) + "\n" for r in records))
+        await client.call_tool(TOOL, arguments | {"ConfirmationToken": token})
+        followed = (await client.call_tool("follow_rerun", {"ConfirmationToken": token})).structured_content
+    assert followed is not None and followed["WaitingCount"] is None and followed["Complete"] is False, followed
+    assert any("an unknown number of instances waiting on it" in note for note in followed["Unresolved"])

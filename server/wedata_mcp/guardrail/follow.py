@@ -54,6 +54,7 @@ class Execution:
     batches: tuple[SentBatch, ...]
     # Outside the rerun, waiting on it at the dry run (its preview record): (TaskId, CurRunDate, ProjectId).
     waiting: tuple[tuple[str, str, str | None], ...] = ()
+    waiting_count: int | None = 0  # how many waited, of which `waiting` holds the first; None: not known
 
     @property
     def request_ids(self) -> list[str]:
@@ -109,12 +110,15 @@ def find_execution(records: Iterable[dict[str, Any]], *, request_id: str | None,
     sending: dict[int, dict[str, Any]] = {}
     outcomes: dict[int, dict[str, Any]] = {}
     waiting: list[tuple[str, str, str | None]] = []
+    waiting_count: int | None = None  # without the preview record, what waited is not known
     discarded = False
     for record in records:
         if record.get("token_id") != token_id:
             continue
         if record.get("event") == "preview":
             waiting = _waiting_of(record)
+            count = record.get("waiting_count")  # absent from a record of a release that did not look
+            waiting_count = count if isinstance(count, int) and not isinstance(count, bool) else None
         discarded = discarded or record.get("event") == "discarded"
         if "batch" not in record:
             continue
@@ -132,7 +136,7 @@ def find_execution(records: Iterable[dict[str, Any]], *, request_id: str | None,
         )
         for number, sent in sorted(sending.items())
     )
-    return Execution(str(token_id), batches, tuple(waiting))
+    return Execution(str(token_id), batches, tuple(waiting), waiting_count)
 
 
 def _waiting_of(preview: dict[str, Any]) -> list[tuple[str, str, str | None]]:
@@ -191,6 +195,10 @@ class Follower:
             for instance in reran + (resolution.downstream or []):
                 found.setdefault(instance.key, instance)
         followed.instances = sorted(found.values(), key=lambda i: (i.CurRunDate, i.TaskId))
+        count = execution.waiting_count
+        if count is None or count > len(execution.waiting):
+            total = "an unknown number of" if count is None else f"the {count}"
+            followed.notes.append(f"only {len(execution.waiting)} of {total} instances waiting on it are followed")
         await self._read_waiting(followed)
         return followed
 

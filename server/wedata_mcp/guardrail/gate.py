@@ -178,6 +178,7 @@ class Guardrail:
             instances=radius.TotalCount,
             # What follow_rerun follows beside the rerun: the instances outside it that wait on it now.
             waiting=[[i.TaskId, i.CurRunDate, i.ProjectId] for i in (found.waiting or [])[:WAITING_AUDITED]],
+            waiting_count=radius.WaitingCount,
         )
         return result
 

@@ -55,9 +55,9 @@ class RerunProgress(BaseModel):
         "skipped, or still waits for an upstream that this rerun will not run."
     )
     Unfinished: list[FollowedInstance] = Field(description=f"The first {LISTED} not yet finished.")
-    WaitingCount: int = Field(
+    WaitingCount: int | None = Field(
         description="Instances outside the rerun that waited on it at the dry run (WeData's schedule starts them "
-        "once their upstream succeeds)."
+        "once their upstream succeeds); null when the dry run could not tell."
     )
     WaitingByState: dict[str, int] = Field(description="Those of them found now, by state.")
     WaitingUnfinished: list[FollowedInstance] = Field(description=f"The first {LISTED} of them not yet finished.")
@@ -96,7 +96,7 @@ def _progress(followed: Followed, waited: float) -> RerunProgress:
         ByState=followed.by_state,
         Finished=not followed.going,
         Unfinished=_listed(unfinished),
-        WaitingCount=len(followed.execution.waiting),
+        WaitingCount=followed.execution.waiting_count,
         WaitingByState=dict(sorted(Counter(state_name(i.State) for i in followed.waiting).items())),
         WaitingUnfinished=_listed(followed.waiting_unfinished),
         Failed=_listed([i for i in followed.instances if state_name(i.State) == "failed"]),
