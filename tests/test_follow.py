@@ -184,6 +184,6 @@ async def test_a_rerun_that_fails_again_is_finished_with_its_error_line_and_a_ne
     assert found["WaitingCount"] > 0 and found["WaitingUnfinished"]
     assert {i["StateName"] for i in found["WaitingUnfinished"]} == {"waiting_upstream"}
     assert (
-        f"{len(found['WaitingUnfinished'])} instance(s) that waited on it still wait for upstream"
+        f"{len(found['WaitingUnfinished'])} instance(s) that waited on it still wait for an upstream that failed"
         in (found["NextStep"])
     )

@@ -12,7 +12,7 @@ from mcp import Client
 
 from tests.conftest import SECRET_ID, SECRET_KEY
 from tests.inproc import Wire, make_server, no_wait, text
-from tests.worlds import CHAIN_DAY, CHAIN_PROJECTS, chain_task, chain_world
+from tests.worlds import CHAIN_DAY, CHAIN_PROJECTS, chain_task, chain_world, small_world
 from wedata_mcp.guardrail.lineage import MAX_RELATED
 from wedata_mcp.sandbox.app import Sandbox
 from wedata_mcp.sandbox.protocol import Account
@@ -176,3 +176,29 @@ async def test_a_list_of_one_instance_reads_as_the_same_table_as_a_longer_one(tm
     assert table_rows(json.loads(text(one))["Downstream"]) == [
         {k: v for k, v in row.items() if v is not None} for row in (one.structured_content or {})["Downstream"]
     ]
+
+
+async def test_looking_beyond_depth_never_starves_the_walk_of_another_direction(tmp_path: Path) -> None:
+    """Found by a reviewer: the look beyond Depth upstream (one look-up per instance of its last level) spent the
+    budget that the downstream walk then lacked, so downstream the previous release listed went missing."""
+    day = "2026-11-24 00:00:00"
+    tasks: list[dict[str, Any]] = [{"task_id": f"gp{n:02}"} for n in range(99)]
+    tasks += [
+        {"task_id": "parent", "upstream": [f"gp{n:02}" for n in range(99)]},
+        {"task_id": "sink", "upstream": ["parent"]},
+    ]
+    tasks += [{"task_id": f"ch{n:02}", "upstream": ["sink"]} for n in range(99)]
+    tasks += [{"task_id": "grand", "upstream": ["ch98"]}]
+    instances = [{"task_id": t["task_id"], "cur_run_date": day, "state": "2"} for t in tasks]
+    sandbox = Sandbox(
+        accounts={SECRET_ID: Account(SECRET_ID, SECRET_KEY)},
+        world=small_world(tasks, instances, now="2026-11-25 09:00:00"),
+        rate_limit=10**6,
+    )
+    async with Client(make_server(tmp_path, Wire(sandbox), rate_limit_per_second=1000)) as client:
+        result = await client.call_tool(TOOL, {"TaskId": "sink", "CurRunDate": day, "Depth": 2})
+    found = result.structured_content
+    assert found is not None, text(result)
+    assert "grand" in [i["TaskId"] for i in found["Downstream"]]  # the walks come first, whole
+    assert len(found["Upstream"]) == 100 and len(found["Downstream"]) == 100
+    assert found["Complete"] is False and any("is unknown" in note for note in found["Unresolved"]), found

@@ -16,7 +16,7 @@ from typing import Any, Protocol, cast
 
 from wedata_mcp.cloud.errors import WeDataError
 from wedata_mcp.guardrail.audit import principal_of
-from wedata_mcp.guardrail.blast import Key, Resolver, reason
+from wedata_mcp.guardrail.blast import Key, LookupBudgetExceeded, Resolver, reason
 from wedata_mcp.guardrail.prepared import PreparedRerun
 from wedata_mcp.guardrail.tokens import TokenAuthority
 from wedata_mcp.models import RunRerunScheduleInstancesRequest
@@ -71,6 +71,8 @@ class Followed:
     notes: list[str] = field(default_factory=lambda: [])  # what leaves the list incomplete
     told: list[str] = field(default_factory=lambda: [])  # batch outcomes worth saying (not run, unknown)
     waiting: list[InstanceOpsView] = field(default_factory=lambda: [])  # Execution.waiting, as WeData knows it now
+    # Of `waiting`, those still waiting for an upstream that has failed (or is itself blocked), the rerun done.
+    blocked: list[InstanceOpsView] = field(default_factory=lambda: [])
 
     @property
     def by_state(self) -> dict[str, int]:
@@ -87,17 +89,17 @@ class Followed:
         return [i for i in self.waiting if state_group(i.State) not in FINISHED]
 
     @property
-    def blocked(self) -> list[InstanceOpsView]:
-        """What waited on the rerun and still waits for upstream once the rerun has finished: this rerun will not
-        start it (one of its instances failed, or another upstream is not done)."""
-        if self.unfinished:
-            return []
-        return [i for i in self.waiting if state_group(i.State) == "waiting_upstream"]
-
-    @property
     def going(self) -> int:
         """How many instances, of the rerun and of what waited on it, may still run or finish."""
         return len(self.unfinished) + len(self.waiting_unfinished) - len(self.blocked)
+
+    @property
+    def finished(self) -> bool:
+        """Nothing may still run: every instance of the rerun and of what waited on it finished or is blocked, and
+        what waited is known (a dry run that could not tell leaves it unknown, never "nothing")."""
+        execution = self.execution
+        known = execution.waiting_count is not None and execution.waiting_count <= len(execution.waiting)
+        return known and not self.going
 
 
 def find_execution(records: Iterable[dict[str, Any]], *, request_id: str | None, token_id: str | None) -> Execution:
@@ -228,3 +230,29 @@ class Follower:
             followed.notes.append(f"states of what waits on the rerun not read: {reason(exc)}")
             return
         followed.waiting = sorted(now, key=lambda i: (i.CurRunDate, i.TaskId))
+        followed.blocked = await self._blocked(followed)
+
+    async def _blocked(self, followed: Followed) -> list[InstanceOpsView]:
+        """What waited on the rerun and still waits, though the rerun has finished, because an upstream of it
+        failed (or is blocked itself): established from its parents' states, never assumed. Until the rerun's own
+        states are all read and finished, nothing is blocked (the schedule may simply not have started it yet)."""
+        candidates = [i for i in followed.waiting if state_group(i.State) == "waiting_upstream"]
+        if not candidates or not followed.instances or followed.unfinished or followed.missing or followed.notes:
+            return []
+        calls = self._resolver.budget()
+        try:
+            parents = {i.key: await self._resolver.neighbours(i, "1", calls) for i in candidates}
+        except (WeDataError, LookupBudgetExceeded) as exc:
+            followed.notes.append(f"whether what waited on it is blocked is unknown: {reason(exc)}")
+            return []
+        blocked: set[Key] = set()
+        grew = True
+        while grew:  # blocked spreads down a chain of waiting instances
+            grew = False
+            for i in candidates:
+                if i.key not in blocked and any(
+                    state_group(p.State) == "failed" or p.key in blocked for p in parents[i.key]
+                ):
+                    blocked.add(i.key)
+                    grew = True
+        return [i for i in candidates if i.key in blocked]

@@ -45,7 +45,9 @@ def totals_of(found: Resolution, radius: BlastRadius) -> Totals:
     )
 
 
-WAITING_AUDITED = 200  # instances waiting on a rerun that its preview record keeps for follow_rerun
+# Instances waiting on a rerun that its preview record keeps for follow_rerun (with their count, should there be
+# more): ~55 bytes each, and the audit that follow_rerun searches is a budget too.
+WAITING_AUDITED = 100
 
 
 class Guardrail:

@@ -50,8 +50,14 @@ async def lineage(
     """The instances up to `depth` levels upstream and/or downstream of `origin`, each found once, nearest first."""
     found = Lineage(origin)
     calls = resolver.budget()
+    depth = min(depth, MAX_DEPTH)
+    edges: dict[Direction, tuple[list[InstanceOpsView], set[Key]]] = {}
     for direction in directions:
-        found.related[direction] = await _walk(resolver, found, direction, min(depth, MAX_DEPTH), calls, max_related)
+        found.related[direction], edges[direction] = await _walk(resolver, found, direction, depth, calls, max_related)
+    # Then, with what the walks left of the budget: whether anything lies beyond level `depth`, looked up, never
+    # assumed either way.
+    for direction, (frontier, seen) in edges.items():
+        await _beyond(resolver, found, direction, depth, frontier, seen, calls)
     return found
 
 
@@ -62,7 +68,9 @@ async def _walk(
     depth: int,
     calls: LookupBudget,
     max_related: int,
-) -> list[Related]:
+) -> tuple[list[Related], tuple[list[InstanceOpsView], set[Key]]]:
+    """The instances up to `depth` levels in `direction`, and the last level's instances with every key seen
+    (no last level when the walk ended before `depth`, or was cut short)."""
     seen: set[Key] = {found.origin.key}
     related: list[Related] = []
     frontier = [found.origin]
@@ -79,21 +87,32 @@ async def _walk(
                     continue
                 if len(related) >= max_related:
                     found.notes.append(f"{direction} cut short at {max_related} instances")
-                    return related
+                    return related, ([], seen)
                 seen.add(item.key)
                 related.append(Related(item, level, node.key))
                 step.append(item)
         frontier = step
         if not frontier:
-            return related
-    # Instances at level `depth`: whether anything lies beyond them is looked up, not assumed either way.
+            return related, ([], seen)
+    return related, (frontier, seen)
+
+
+async def _beyond(
+    resolver: Resolver,
+    found: Lineage,
+    direction: Direction,
+    depth: int,
+    frontier: list[InstanceOpsView],
+    seen: set[Key],
+    calls: LookupBudget,
+) -> None:
+    """Whether any instance of level `depth` has a neighbour not listed: `found.deeper`, or a note if unknown."""
     for node in frontier:
         try:
             beyond = await resolver.neighbours(node, _DAG_TYPE[direction], calls)
         except (WeDataError, LookupBudgetExceeded) as exc:
             found.notes.append(f"whether {direction} goes beyond level {depth} is unknown: {reason(exc)}")
-            return related
+            return
         if any(item.key not in seen for item in beyond):
             found.deeper.append(direction)
-            return related
-    return related
+            return

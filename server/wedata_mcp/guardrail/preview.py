@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from wedata_mcp.guardrail.blast import Resolution
 from wedata_mcp.guardrail.prepared import CHECK_FATHER_UNSET, PreparedRerun
 from wedata_mcp.guardrail.tokens import Totals
+from wedata_mcp.models.base import spoken
 from wedata_mcp.models.codes import (
     DEPENDENT_WAY,
     RERUN_TYPE,
@@ -163,7 +164,7 @@ def plan(prepared: PreparedRerun, selected: Iterable[InstanceOpsView] = ()) -> R
 
 
 def _named(instances: list[InstanceOpsView]) -> str:
-    names = ", ".join(f"{i.TaskId}@{i.CurRunDate}" for i in instances[:NAMED])
+    names = ", ".join(spoken(i.TaskId, i.CurRunDate) for i in instances[:NAMED])
     return names + (f" and {len(instances) - NAMED} more" if len(instances) > NAMED else "")
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from wedata_mcp.guardrail.blast import Resolution, label
 from wedata_mcp.guardrail.prepared import PreparedRerun
+from wedata_mcp.models.base import spoken
 from wedata_mcp.models.codes import state_name
 from wedata_mcp.models.describe import InstanceOpsView
 
@@ -104,24 +105,26 @@ def blast_radius(found: Resolution) -> BlastRadius:
     )
 
 
-def radius_warnings(prepared: PreparedRerun, radius: BlastRadius, found: Resolution | None = None) -> list[str]:
-    """Warnings from the resolved radius: numbers and identifiers only, no cloud text. `found` says where the
-    requested instances that were not found were looked for (not found there is not "not in WeData")."""
+def radius_warnings(prepared: PreparedRerun, radius: BlastRadius, found: Resolution) -> list[str]:
+    """Warnings from the resolved radius: numbers and identifiers only, no cloud text (an instance is named only
+    when its identifiers have their documented shape). `found` says where the requested instances that were not
+    found were looked for (not found there is not "not in WeData")."""
     told: list[str] = []
     if radius.TotalCount is not None and radius.TotalCount > LARGE:
         told.append(f"Large blast radius: {radius.TotalCount} instances will rerun.")
     if len(radius.ByProject) > 1:
         told.append(f"The rerun crosses {len(radius.ByProject)} projects.")
     if radius.NotFound:
-        looked_in = found.looked_in if found else ()
+        looked_in = found.looked_in
         where = f"project{'s' if len(looked_in) > 1 else ''} {', '.join(looked_in)}" if looked_in else "WeData"
         hint = "; an instance of another project is found when its ProjectId is given"
         told.append(
             f"{len(radius.NotFound)} requested instance(s) were not found in {where}: {', '.join(radius.NotFound[:5])}"
-            + (hint if found and found.unnamed else "")
+            + (hint if found.unnamed else "")
         )
     if radius.UnfinishedUpstream:
-        listed = ", ".join(radius.UnfinishedUpstream[:5])
+        parents = [p for _, p in found.unfinished_upstream]
+        listed = ", ".join(f"{spoken(p.TaskId, p.CurRunDate)}: {state_name(p.State)}" for p in parents[:5])
         # The request's own names for the check: CheckFather (2021-08-20) or CheckParentType alone (2025-08-06).
         asked, unasked = (
             ("CheckParentType ALL or MAKE_SCOPE", "CheckParentType is NONE or not set")
@@ -140,7 +143,7 @@ def radius_warnings(prepared: PreparedRerun, radius: BlastRadius, found: Resolut
         code = prepared.effect.scope_code
         told.append(f"No downstream instances were found {scope.words} ({prepared.api.scope_field} {code}).")
     if radius.WaitingCount:
-        listed = ", ".join(f"{i.TaskId}@{i.CurRunDate}" for i in radius.Waiting[:5])
+        listed = ", ".join(spoken(i.TaskId, i.CurRunDate) for i in radius.Waiting[:5])
         more = f" and {radius.WaitingCount - 5} more" if radius.WaitingCount > 5 else ""
         told.append(
             f"{radius.WaitingCount} instance(s) outside the rerun wait on it ({listed}{more}; see "

@@ -192,7 +192,7 @@ def build_result(
     warnings: list[str] = []
     if status == "dry_run":  # after sending, only what is true then (the preview's warnings were shown before)
         warnings = preview.warnings(prepared) + preview.state_warnings(prepared, found)
-        warnings += radius_warnings(prepared, radius, found) if radius else []
+        warnings += radius_warnings(prepared, radius, found) if radius and found else []
     return result_model(prepared)(
         Status=status,
         Summary=summary_of(status, totals),

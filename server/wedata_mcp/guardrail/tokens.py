@@ -56,7 +56,7 @@ def _unpack(data: Any) -> Totals:
     if len(data) == 5:
         data = [*data, data[1] != 0]
     if len(data) == 6:
-        data = [*data, 0]
+        data = [*data, None]  # not looked for: unknown, never "nothing waits"
     total, selected, downstream, projects, not_found, reruns_selection, waiting = data
     by_project = tuple((str(p), int(n)) for p, n in projects)
     counts = int(total), int(selected), int(downstream), by_project, int(not_found)

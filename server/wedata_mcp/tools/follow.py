@@ -94,7 +94,7 @@ def _progress(followed: Followed, waited: float) -> RerunProgress:
         RequestIds=followed.execution.request_ids,
         TotalCount=len(followed.instances),
         ByState=followed.by_state,
-        Finished=not followed.going,
+        Finished=followed.finished,
         Unfinished=_listed(unfinished),
         WaitingCount=followed.execution.waiting_count,
         WaitingByState=dict(sorted(Counter(state_name(i.State) for i in followed.waiting).items())),
@@ -119,8 +119,13 @@ def _next_step(followed: Followed, *, complete: bool) -> str:
     then = " For a failed one, get_schedule_instance shows its log; rerunning it needs a new dry run." if failed else ""
     if followed.blocked:
         then += (
-            f" {len(followed.blocked)} instance(s) that waited on it still wait for upstream (WaitingUnfinished): "
-            "get_instance_lineage shows what blocks them."
+            f" {len(followed.blocked)} instance(s) that waited on it still wait for an upstream that failed "
+            "(WaitingUnfinished): get_instance_lineage shows which."
+        )
+    if not followed.finished:  # nothing known is going, but what waited on the rerun is not known
+        return (
+            "The rerun's own instances are done, but what waited on it is unknown (Unresolved): report ByState and "
+            "say so; get_instance_lineage (Downstream) shows what it feeds." + then
         )
     return "Finished: report ByState" + (" and Failed" if failed else "") + " to the user." + then + unread
 
