@@ -135,4 +135,8 @@ def test_a_token_of_the_previous_release_reads_with_the_same_headline() -> None:
     assert not three.reruns_selection and "the 4 downstream of 0 selected" in headline(three)
     two = _unpack([4, 1, 3, [["A", 4]], 0])
     assert two.reruns_selection
-    assert headline(two) == "4 instances will rerun (4 in project A): 1 selected + 3 downstream."
+    # Nor did that release look for instances waiting on the rerun: unknown, and said (not "none").
+    assert headline(two) == (
+        "4 instances will rerun (4 in project A): 1 selected + 3 downstream. Whether instances outside the rerun "
+        "wait on it could not be checked."
+    )

@@ -98,7 +98,7 @@ def headline(totals: Totals) -> str:
         some = "instance, which does" if totals.selected == 1 else "instances, which do"
         text += f": the {totals.downstream} downstream of {totals.selected} selected {some} not rerun."
     if totals.waiting is None:
-        text += " Whether instances outside the rerun wait on it could not be checked (see BlastRadius.Unresolved)."
+        text += " Whether instances outside the rerun wait on it could not be checked."
     elif totals.waiting:
         they = "instance waits" if totals.waiting == 1 else "instances wait"
         text += f" {totals.waiting} more {they} on it outside the rerun: WeData's schedule starts "
