@@ -81,7 +81,8 @@ async def test_lineage_in_one_direction_stops_where_the_chain_ends(tmp_path: Pat
         )
     found = result.structured_content
     assert found is not None, text(result)
-    assert "Upstream" not in json.loads(text(result))
+    assert "Upstream" not in json.loads(text(result)) and "UpstreamCount" not in json.loads(text(result))  # not asked
+    assert json.loads(text(result))["DownstreamCount"] == 2
     assert [i["TaskId"] for i in found["Downstream"]] == [chain_task(2), chain_task(3)]
     assert found["Deeper"] == [] and found["Complete"] is True
 
@@ -95,6 +96,8 @@ async def test_a_chain_that_ends_exactly_at_depth_is_complete_not_deeper(tmp_pat
     assert [i["Level"] for i in found["Downstream"]] == [1, 2, 3]  # steps 2-4: step 4 has no downstream
     assert [i["WorkflowName"] for i in found["Downstream"]] == ["chain_first", "chain_second", "chain_second"]
     assert found["Deeper"] == [] and found["Complete"] is True and found["Unresolved"] == []
+    # Step 1 has no upstream: the text leaves the empty list out, and its count says none was found.
+    assert "Upstream" not in json.loads(text(result)) and json.loads(text(result))["UpstreamCount"] == 0
 
 
 async def test_whether_more_lies_beyond_depth_is_looked_up_and_unknown_when_that_fails(tmp_path: Path) -> None:

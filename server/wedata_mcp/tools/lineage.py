@@ -51,7 +51,10 @@ class LinkedInstance(BaseModel):
 class InstanceLineage(BaseModel):
     Instance: LinkedInstance
     Projects: dict[str, str | None] = Field(description="ProjectId -> ProjectName, once for every listed instance.")
+    # Counts beside the lists: the text leaves an empty list out, and 0 must still read as "looked, found none".
+    UpstreamCount: int | None = Field(None, description="How many are listed upstream; null: not asked.")
     Upstream: list[LinkedInstance] | None = Field(None, description="What it depends on, nearest first.")
+    DownstreamCount: int | None = Field(None, description="How many are listed downstream; null: not asked.")
     Downstream: list[LinkedInstance] | None = Field(None, description="What depends on it, nearest first.")
     Deeper: list[Direction] = Field(
         description=f"Directions in which more instances lie beyond Depth (ask with a larger Depth, at most "
@@ -96,7 +99,9 @@ async def walk(
     return InstanceLineage(
         Instance=linked(walked.origin),
         Projects={i.ProjectId: i.ProjectName for i in everyone if i.ProjectId},
+        UpstreamCount=len(listed["upstream"]) if "upstream" in listed else None,
         Upstream=listed.get("upstream"),
+        DownstreamCount=len(listed["downstream"]) if "downstream" in listed else None,
         Downstream=listed.get("downstream"),
         Deeper=walked.deeper,
         Complete=not walked.notes and not walked.deeper,
