@@ -226,7 +226,11 @@ async def test_a_search_condition_that_matches_other_instances_at_execution_is_r
         with sandbox.world.lock:  # meanwhile, one of the failed instances was fixed from the console
             sandbox.world.instances[InstanceKey(ODS_PAYMENTS, YESTERDAY)].state = "2"
         result = await client.call_tool(TOOL, arguments | {"ConfirmationToken": preview["ConfirmationToken"]})
-    assert result.is_error and "different request" in text(result)
+    # The arguments are the same: what changed is what they select (it read "a different request", which sent a
+    # helper playing the assistant looking for a difference in its arguments).
+    message = text(result)
+    assert result.is_error and "the instances this SearchCondition selects changed since the dry run" in message
+    assert "(then 2, now 1)" in message and "different request" not in message, message
     assert wire.sent == 0
 
 

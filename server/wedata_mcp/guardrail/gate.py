@@ -233,10 +233,11 @@ class Guardrail:
         (`token` or `elicitation`); None means no approval was obtained, which only a replay survives."""
         self._check_request(prepared, actor)
         selection: list[InstanceOpsView] | None = None
+        as_asked: Token | None = None  # a SearchCondition's token, opened against the request as asked
         principal = principal_of(actor)
         try:
             if self._resolves_search(prepared):
-                token = self._open_as_asked(prepared, token_value, principal)
+                token = as_asked = self._open_as_asked(prepared, token_value, principal)
                 # Before the replay check: a store that forgot since the dry run cannot say the token is unused.
                 await self._store.remembers(token.generation)
                 if await self._store.is_claimed(token.token_id):
@@ -244,10 +245,18 @@ class Guardrail:
                 selection = await current_selection(self._resolver, prepared)
                 prepared = self.prepare(with_instances(prepared.request, selection))
                 self._check_request(prepared, actor)
-            if selection is None:
+            if selection is None or as_asked is None:
                 token = self._open_as_asked(prepared, token_value, principal)
             else:  # the list the SearchCondition resolved to now: only its binding can say it is the same
-                token = self._authority.open(token_value, self._bound(prepared), principal=principal)
+                try:
+                    token = self._authority.open(token_value, self._bound(prepared), principal=principal)
+                except TokenError:
+                    # The same token opened as asked just above: what differs is the list it resolves to now.
+                    then = f"{as_asked.totals.selected}, " if as_asked.totals else ""
+                    raise StalePreviewError(
+                        f"the instances this SearchCondition selects changed since the dry run (then {then}now "
+                        f"{len(selection)}); nothing was sent — run a new dry run and confirm again"
+                    ) from None
             await self._store.remembers(token.generation)
             if await self._store.is_claimed(token.token_id):
                 return await self._replay(prepared, token, actor)
