@@ -134,6 +134,7 @@ async def test_lineage_of_an_unknown_instance_is_a_clear_error(tmp_path: Path) -
         result = await client.call_tool(TOOL, {"TaskId": "999", "CurRunDate": CHAIN_DAY})
         bad = await client.call_tool(TOOL, {"TaskId": chain_task(1), "CurRunDate": "yesterday"})
     assert result.is_error and "no instance of task 999" in text(result)
+    assert "TaskId is the task's ID, not its name: find_schedule_instances with TaskName finds it" in text(result)
     assert bad.is_error and "CurRunDate" in text(bad)
 
 

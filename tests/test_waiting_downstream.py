@@ -72,6 +72,10 @@ async def test_rerun_type_3_leaves_the_selection_as_it_is_so_nothing_waits_on_it
         preview = await dry_run(client, RerunType="3", SonInstanceType="1")
     assert preview["BlastRadius"]["TotalCount"] == 0 and preview["BlastRadius"]["WaitingCount"] == 0
     assert "wait on it" not in preview["Summary"]
+    # Nothing would rerun, so there is nothing to confirm (a helper got a token for "0 instances will rerun").
+    assert preview.get("ConfirmationToken") is None
+    assert preview["NextStep"].startswith("Nothing was sent and no ConfirmationToken was issued: this request would")
+    assert preview["Summary"].endswith("No ConfirmationToken: it would rerun no instance."), preview["Summary"]
 
 
 async def test_a_failed_look_up_of_what_waits_leaves_it_unknown_and_the_headline_says_so(tmp_path: Path) -> None:

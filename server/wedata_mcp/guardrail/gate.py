@@ -140,6 +140,8 @@ class Guardrail:
             raise
         if unchecked is not None or found.selected is None:
             return self._unresolved(final, actor, radius, found, unchecked or "the selection could not be resolved")
+        if radius.TotalCount == 0:  # e.g. RerunType 3 where no downstream lies in the scope: nothing to confirm
+            return self._unresolved(final, actor, radius, found, "it would rerun no instance", step="nothing")
         # A resolved SearchCondition is also bound as asked, so that the gate can refuse another request, and
         # replay a used token, before it looks anything up (the selection changes once the rerun has run).
         asked = self._bound(prepared) if final is not prepared else None
@@ -185,13 +187,19 @@ class Guardrail:
         return result
 
     def _unresolved(
-        self, prepared: PreparedRerun, actor: dict[str, Any], radius: BlastRadius, found: Resolution, why: str
+        self,
+        prepared: PreparedRerun,
+        actor: dict[str, Any],
+        radius: BlastRadius,
+        found: Resolution,
+        why: str,
+        step: NextStep = "unresolved",
     ) -> RerunResult:
-        """A preview without a token: the server cannot vouch for what the rerun would touch."""
+        """A preview without a token: the server cannot vouch for what the rerun would touch (or it touches nothing)."""
         self._audit_refusal("preview", prepared, actor, token_id=None, unresolved=why)
         # Counts that are complete are told as counts; the headline then says why there is no token anyway.
         totals = totals_of(found, radius) if radius.Resolved and found.selected is not None else None
-        result = build_result("dry_run", prepared, found=found, radius=radius, totals=totals, step="unresolved")
+        result = build_result("dry_run", prepared, found=found, radius=radius, totals=totals, step=step)
         if totals is not None:
             result.Summary += f" No ConfirmationToken: {why}."
         result.Warnings.append(f"{why}; no ConfirmationToken was issued.")

@@ -41,6 +41,10 @@ NEXT_STEP_UNRESOLVED = (
     "touches (Warnings say why; BlastRadius.NotFound and BlastRadius.Unresolved say which instances). Fix the "
     "selection or try the dry run again."
 )
+NEXT_STEP_NOTHING = (
+    "Nothing was sent and no ConfirmationToken was issued: this request would rerun no instance (see Summary). "
+    "Tell the user; a wider RerunType or SonInstanceType, or another selection, would."
+)
 NEXT_STEP_REFUSED = (
     "Sent once, and WeData answered Result false: it did not accept the rerun (see Data.ErrorId and ErrorDesc). "
     "Nothing was retried; fix the cause, then make a new dry run."
@@ -110,6 +114,7 @@ NextStep = Literal[
     "dry_run_elicit",
     "dry_run_refuse",
     "unresolved",
+    "nothing",
     "refused",
     "unreadable",
     "executed",
@@ -122,6 +127,7 @@ _NEXT_2021: dict[NextStep, str] = {
     "dry_run_elicit": NEXT_STEP_DRY_RUN_ELICIT,
     "dry_run_refuse": NEXT_STEP_DRY_RUN_REFUSE,
     "unresolved": NEXT_STEP_UNRESOLVED,
+    "nothing": NEXT_STEP_NOTHING,
     "refused": NEXT_STEP_REFUSED,
     "unreadable": NEXT_STEP_UNREADABLE,
     "executed": NEXT_STEP_EXECUTED,

@@ -170,11 +170,18 @@ async def project_named(reader: WeDataReader, name: str) -> str:
 DateText = Annotated[str | None, Field(description="Data time 'YYYY-MM-DD[ HH:MM:SS]'")]
 
 
-def not_found_where(project_id: str | None) -> str:
-    """Where a look-up that found nothing looked: "not found" is true of those projects only."""
-    if project_id:
-        return f"in project {project_id}"
-    return "in the projects this server looks in (WEDATA_MCP_PROJECT_IDS); give ProjectId if it is in another"
+def no_instance(task_id: str, when: str, project_id: str | None) -> str:
+    """Why a look-up of one instance found nothing, and where it looked ("not found" is true of those projects
+    only). A task's name given as its TaskId finds nothing too, so the message says how to find the ID."""
+    where = (
+        f"in project {project_id}"
+        if project_id
+        else "in the projects this server looks in (WEDATA_MCP_PROJECT_IDS); give ProjectId if it is in another"
+    )
+    return (
+        f"no instance of task {task_id} at {when} {where}. TaskId is the task's ID, not its name: "
+        "find_schedule_instances with TaskName finds it"
+    )
 
 
 def instance_tools(reader_of: Callable[[Context[Any, Any]], WeDataReader], today: Callable[[], date]) -> list[Tool]:
@@ -240,7 +247,7 @@ def instance_tools(reader_of: Callable[[Context[Any, Any]], WeDataReader], today
             page = await reader.instances_page(search, 1, 10, ProjectId)
             match = next((i for i in page.Items if i.key == (TaskId, when)), None)
             if match is None:
-                raise ToolError(f"no instance of task {TaskId} at {when} {not_found_where(ProjectId)}")
+                raise ToolError(no_instance(TaskId, when, ProjectId))
             log = await reader.last_log(TaskId, when)
             return InstanceDetail(
                 Instance=_found(match),

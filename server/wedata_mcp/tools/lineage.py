@@ -17,7 +17,7 @@ from wedata_mcp.guardrail.lineage import MAX_DEPTH, Direction, Related, lineage
 from wedata_mcp.models.codes import state_name
 from wedata_mcp.models.describe import InstanceOpsView
 from wedata_mcp.tools.errors import as_tool_errors
-from wedata_mcp.tools.instances import DATA_NOTE, not_found_where, read_only
+from wedata_mcp.tools.instances import DATA_NOTE, no_instance, read_only
 from wedata_mcp.tools.output import answer
 from wedata_mcp.tools.results import data_time
 from wedata_mcp.tools.sdk import function_tool
@@ -39,7 +39,7 @@ class LinkedInstance(BaseModel):
     WorkflowName: str | None = None
     ProjectId: str | None = Field(None, description="Named in Projects.")
     InstanceKey: str | None = Field(
-        None, description="2025-08-06: the key get_task_instance and rerun_task_instances_async take."
+        None, description="API 2025-08-06 only: the key that version's instance tools take."
     )
     Level: int = Field(0, description="Steps from the instance asked about (0: itself).")
     Via: str | None = Field(
@@ -125,7 +125,7 @@ def lineage_tool(resolver_of: Callable[[Context[Any, Any]], Resolver]) -> Tool:
             resolver = resolver_of(ctx)
             found, _ = await resolver.instances([(TaskId, when)], ProjectId)
             if not found:
-                raise ToolError(f"no instance of task {TaskId} at {when} {not_found_where(ProjectId)}")
+                raise ToolError(no_instance(TaskId, when, ProjectId))
             return await walk(resolver, found[0], Direction, Depth)
 
         return answer(await as_tool_errors(run))
