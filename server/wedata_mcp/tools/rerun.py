@@ -27,7 +27,7 @@ NAME = "rerun_schedule_instances"
 
 DESCRIPTION = (
     "Rerun WeData schedule instances (RunRerunScheduleInstances). 1. No ConfirmationToken: a dry run; show the "
-    "user its Summary and Warnings. 2. As its NextStep says (the user's yes, or the server asks them): the same "
+    "user its Summary, Plan and Warnings. 2. As its NextStep says (the user's yes, or the server asks them): the same "
     "arguments plus its ConfirmationToken."
 )
 
