@@ -37,6 +37,7 @@ from wedata_mcp.cloud.errors import (
 )
 from wedata_mcp.cloud.reader import PAGE_SIZE, WeDataReader
 from wedata_mcp.guardrail.prepared import PreparedRerun
+from wedata_mcp.models.base import spoken
 from wedata_mcp.models.codes import is_success, state_group
 from wedata_mcp.models.describe import InstanceOpsView
 
@@ -409,8 +410,9 @@ class BlastRadiusResolver(Resolver):
             calls.take()
             batch = await self._reader.dag_page(origin.TaskId, origin.CurRunDate, dag_type, page, origin.ProjectId)
             if batch.TotalCount > self._max_instances:
+                around = spoken(origin.TaskId, origin.CurRunDate)
                 raise CutShortError(
-                    f"DagInstances lists {batch.TotalCount} instances around {origin.TaskId}@{origin.CurRunDate}, "
+                    f"DagInstances lists {batch.TotalCount} instances around {around}, "
                     f"more than the {self._max_instances} a look-up may hold"
                 )
             found += batch.Items
@@ -419,6 +421,6 @@ class BlastRadiusResolver(Resolver):
             if not batch.Items:
                 raise CutShortError(
                     f"DagInstances stopped at page {page} with {len(found)} of the {batch.TotalCount} instances "
-                    f"it counts around {origin.TaskId}@{origin.CurRunDate}"
+                    f"it counts around {spoken(origin.TaskId, origin.CurRunDate)}"
                 )
             page += 1

@@ -13,6 +13,7 @@ from typing import Literal
 
 from wedata_mcp.cloud.errors import WeDataError
 from wedata_mcp.guardrail.blast import Key, LookupBudget, LookupBudgetExceeded, Resolver, reason
+from wedata_mcp.models.base import spoken
 from wedata_mcp.models.describe import InstanceOpsView
 
 Direction = Literal["upstream", "downstream"]
@@ -80,7 +81,9 @@ async def _walk(
             try:
                 neighbours = await resolver.neighbours(node, _DAG_TYPE[direction], calls)
             except (WeDataError, LookupBudgetExceeded) as exc:
-                found.notes.append(f"{direction} of {node.TaskId}@{node.CurRunDate} not looked up: {reason(exc)}")
+                found.notes.append(
+                    f"{direction} of {spoken(node.TaskId, node.CurRunDate)} not looked up: {reason(exc)}"
+                )
                 continue
             for item in neighbours:
                 if item.key in seen:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from wedata_mcp.cloud.ratelimit import SharedWindows, SlidingWindow, WindowUnavailableError
 from wedata_mcp.guardrail.blast import Resolution
 from wedata_mcp.guardrail.prepared import PreparedRerun
+from wedata_mcp.models.base import spoken
 
 
 class PolicyError(Exception):
@@ -124,7 +125,7 @@ class Policy(BaseModel):
                 "allowed",
             )
         if self.allowed_projects is not None:
-            unknown = [f"{i.TaskId}@{i.CurRunDate}" for i in covered if not i.ProjectId]
+            unknown = [spoken(i.TaskId, i.CurRunDate) for i in covered if not i.ProjectId]
             if unknown:
                 return f"allowed_projects could not be checked: no project known for {', '.join(unknown[:5])}"
             self.check_projects(i.ProjectId for i in covered if i.ProjectId)

@@ -9,6 +9,7 @@ from wedata_mcp.guardrail.prepared import PreparedRerun, RerunRequest
 from wedata_mcp.guardrail.refusals import StalePreviewError
 from wedata_mcp.guardrail.tokens import Token
 from wedata_mcp.models import InstanceOpsDto, RunRerunScheduleInstancesRequest
+from wedata_mcp.models.base import spoken
 from wedata_mcp.models.codes import state_name
 from wedata_mcp.models.describe import InstanceOpsView
 
@@ -39,7 +40,7 @@ async def check_not_stale(
             f"could not re-read the instances' states ({type(exc).__name__}); nothing was sent, try again"
         ) from None
     if selection_digest(selected, missing) != token.state_digest:
-        now = ", ".join(f"'{i.TaskId}@{i.CurRunDate}' is {state_name(i.State)}" for i in selected[:5])
+        now = ", ".join(f"'{spoken(i.TaskId, i.CurRunDate)}' is {state_name(i.State)}" for i in selected[:5])
         raise StalePreviewError(
             f"the instances changed since the dry run (now: {now or 'not found'}); nothing "
             "was sent — run a new dry run and confirm again"
