@@ -30,8 +30,8 @@ LISTED = 20
 POLL_SECONDS = (1.0, 2.0, 5.0, 10.0)
 
 DESCRIPTION = (
-    "How an executed rerun is going: its instances, and those outside it that waited on it, by state, the "
-    "unfinished listed. By RequestId or ConfirmationToken; WaitSeconds waits for the end."
+    "How an executed rerun is going: its instances and what waited on it, by state, the unfinished listed. By "
+    "RequestId or ConfirmationToken; WaitSeconds waits for the end."
 )
 
 
