@@ -18,6 +18,7 @@ from mcp import Client
 from tests.conftest import SECRET_ID, SECRET_KEY
 from tests.inproc import TOOL, Rewritten, Wire, make_server, text
 from tests.worlds import CHAIN_DAY, chain_task, chain_world, small_world
+from wedata_mcp.guardrail.follow import find_execution
 from wedata_mcp.guardrail.tokens import Totals, _pack, _unpack  # pyright: ignore[reportPrivateUsage]
 from wedata_mcp.sandbox.app import Sandbox
 from wedata_mcp.sandbox.protocol import Account
@@ -219,3 +220,15 @@ async def test_an_instance_whose_task_id_is_not_an_identifier_is_not_named_in_pr
     assert not any(injected in warning for warning in preview["Warnings"]), preview["Warnings"]
     told = [w for w in preview["Warnings"] if w.startswith("Upstream not finished")]
     assert told and "not of the documented shape: failed" in told[0], preview["Warnings"]
+
+
+@pytest.mark.parametrize("listed", [[["t1", "d1"], 5, ["t2", "d2", None]], 7, {"t": "d"}])
+def test_a_malformed_waiting_record_is_skipped_entry_by_entry_and_never_crashes(listed: Any) -> None:
+    records: list[dict[str, Any]] = [
+        {"event": "preview", "token_id": "tok", "waiting": listed, "waiting_count": 3},
+        {"event": "sending", "token_id": "tok", "batch": 1, "request": {}},
+    ]
+    execution = find_execution(records, request_id=None, token_id="tok")
+    kept = (("t2", "d2", None),) if isinstance(listed, list) else ()
+    # Fewer kept than the count: follow_rerun says only those are followed, and is never Complete for it.
+    assert execution.waiting == kept and execution.waiting_count == 3

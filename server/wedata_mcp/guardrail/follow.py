@@ -142,12 +142,15 @@ def find_execution(records: Iterable[dict[str, Any]], *, request_id: str | None,
 
 
 def _waiting_of(preview: dict[str, Any]) -> list[tuple[str, str, str | None]]:
-    """The instances a preview record says waited on the rerun; a malformed entry is skipped, not guessed."""
-    listed: list[Any] = preview.get("waiting") or []
-    return [
-        (str(item[0]), str(item[1]), str(item[2]) if item[2] else None)
-        for item in cast(list[list[Any]], [i for i in listed if isinstance(i, list) and len(cast(list[Any], i)) == 3])
-    ]
+    """The instances a preview record says waited on the rerun; a malformed entry is skipped, not guessed (the
+    record's count then says more waited than are followed)."""
+    listed: object = preview.get("waiting")
+    found: list[tuple[str, str, str | None]] = []
+    for item in cast(list[Any], listed) if isinstance(listed, list) else []:
+        if isinstance(item, list) and len(cast(list[Any], item)) == 3:
+            task, date, project = cast(list[Any], item)
+            found.append((str(task), str(date), str(project) if project else None))
+    return found
 
 
 class Follower:
@@ -228,6 +231,7 @@ class Follower:
                 followed.missing = sorted({*followed.missing, *gone})
         except WeDataError as exc:
             followed.notes.append(f"states of what waits on the rerun not read: {reason(exc)}")
+            followed.blocked = []  # what an unread state blocks is not known: nothing counts as blocked
             return
         followed.waiting = sorted(now, key=lambda i: (i.CurRunDate, i.TaskId))
         followed.blocked = await self._blocked(followed)

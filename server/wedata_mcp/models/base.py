@@ -66,13 +66,12 @@ WireDateTime = Annotated[
 # look-alike letter) would either select nothing or something else than the person read, so it is refused.
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 _IDENTIFIER_RE = re.compile(IDENTIFIER_PATTERN, re.ASCII)
-_WIRE_DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", re.ASCII)
 
 
 def spoken(task_id: str, cur_run_date: str) -> str:
     """How prose may name an instance WeData listed: 'TaskId@CurRunDate' when both have their documented shape,
     else words. An answer's fields are data; in prose, free text could pass for the server's own words."""
-    if _IDENTIFIER_RE.fullmatch(task_id) and _WIRE_DATETIME_RE.fullmatch(cur_run_date):
+    if _IDENTIFIER_RE.fullmatch(task_id) and _DATETIME_RE.fullmatch(cur_run_date):
         return f"{task_id}@{cur_run_date}"
     return "an instance whose TaskId or CurRunDate is not of the documented shape"
 
